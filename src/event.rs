@@ -1,0 +1,485 @@
+//! The `2026-03-22` events (CONTRACT §7), typed, versioned, with open enums.
+//!
+//! Parsing is reachable only from a [`Verified`](crate::Verified) delivery (or,
+//! explicitly, from [`crate::dangerous`]). The envelope head is parsed first, then
+//! `data.run` for the event types this crate knows — no internally tagged serde enum,
+//! which would buffer the whole object.
+
+use core::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde::de::Deserializer;
+use serde_json::value::RawValue;
+
+use crate::error::{InvalidEventReason, ParseError};
+
+/// The payload version this crate implements.
+pub const WEBHOOK_VERSION: &str = "2026-03-22";
+
+/// What to do with a `webhook_version` other than `2026-03-22`.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VersionPolicy {
+    /// Refuse it with [`ParseError::UnsupportedVersion`] (the default).
+    #[default]
+    Exact,
+    /// Parse it best-effort with the `2026-03-22` types; [`Event::webhook_version`]
+    /// tells what came.
+    AcceptOther,
+}
+
+/// A Nexio webhook event.
+///
+/// ```
+/// use nexio_webhooks::{Event, EventKind};
+/// # fn handle(event: Event) {
+/// match event.kind() {
+///     EventKind::RunCompleted => { /* event.run() is Some */ }
+///     EventKind::RunFailed => { /* event.run().and_then(|r| r.error.as_deref()) */ }
+///     _ => { /* unknown: event.event_type() and event.raw() */ }
+/// }
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Event {
+    id: String,
+    event_type: String,
+    kind: EventKind,
+    webhook_version: Option<String>,
+    created_at: Option<DateTime<Utc>>,
+    run: Option<Run>,
+    raw: Box<RawValue>,
+}
+
+/// The kinds of event this crate knows, plus `Unknown`.
+///
+/// `evaluation.completed` / `evaluation.failed` (shown on an older page of Nexio's
+/// docs under the same version) are accepted as aliases of `run.completed` /
+/// `run.failed`. An unknown type is not an error: a new Nexio event never breaks a
+/// receiver.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// `run.completed` (or `evaluation.completed`): a run finished successfully.
+    RunCompleted,
+    /// `run.failed` (or `evaluation.failed`): a run ended with an error.
+    RunFailed,
+    /// Any other type; see [`Event::event_type`] and [`Event::raw`].
+    Unknown,
+}
+
+impl EventKind {
+    /// Classifies a `type` string.
+    pub fn from_type(event_type: &str) -> Self {
+        match event_type {
+            "run.completed" | "evaluation.completed" => Self::RunCompleted,
+            "run.failed" | "evaluation.failed" => Self::RunFailed,
+            _ => Self::Unknown,
+        }
+    }
+}
+
+impl Event {
+    /// The event id (`evt_…`): signed, and the dedupe key.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The `type` exactly as sent, e.g. `run.completed` or `evaluation.completed`.
+    pub fn event_type(&self) -> &str {
+        &self.event_type
+    }
+
+    /// What kind of event this is.
+    pub fn kind(&self) -> EventKind {
+        self.kind
+    }
+
+    /// The body's `webhook_version`, if it had one.
+    pub fn webhook_version(&self) -> Option<&str> {
+        self.webhook_version.as_deref()
+    }
+
+    /// The envelope's `created_at`, if present.
+    pub fn created_at(&self) -> Option<DateTime<Utc>> {
+        self.created_at
+    }
+
+    /// The run, for `run.completed` and `run.failed`.
+    pub fn run(&self) -> Option<&Run> {
+        self.run.as_ref()
+    }
+
+    /// The whole event as raw JSON, exactly as signed.
+    pub fn raw(&self) -> &RawValue {
+        &self.raw
+    }
+
+    /// Deserializes the whole event into a type of your own.
+    pub fn deserialize<T: serde::de::DeserializeOwned>(&self) -> Result<T, ParseError> {
+        serde_json::from_str(self.raw.get()).map_err(|e| {
+            ParseError::from_json(
+                &e,
+                InvalidEventReason::Schema {
+                    line: e.line(),
+                    column: e.column(),
+                },
+            )
+        })
+    }
+}
+
+/// A run as `GET /api/v1/runs/{run_id}` returns it (the `data.run` object).
+///
+/// Only `run_id` and `created_at` are required; every field the docs do not
+/// guarantee is optional, and unknown fields are ignored. Engine-specific parts
+/// (`output`, `solutions`, `error_details`) stay raw JSON.
+#[non_exhaustive]
+#[derive(Debug, Clone, Deserialize)]
+pub struct Run {
+    /// The run's UUID.
+    pub run_id: String,
+    /// Where the run is in its life.
+    #[serde(default)]
+    pub status: Option<RunStatus>,
+    /// `live`, `test`, or a custom slug.
+    #[serde(default)]
+    pub environment: Option<Environment>,
+    /// When the run was created (RFC 3339, fractional seconds allowed).
+    pub created_at: DateTime<Utc>,
+    /// When the run finished.
+    #[serde(default)]
+    pub completed_at: Option<DateTime<Utc>>,
+    /// The engine version, e.g. `1.3`.
+    #[serde(default)]
+    pub engine_version: Option<String>,
+    /// The engine stage, e.g. `EVALUATE`.
+    #[serde(default)]
+    pub stage: Option<String>,
+    /// How long the run took, in milliseconds.
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
+    /// The run's result; its schema varies by engine.
+    #[serde(default)]
+    pub output: Option<Box<RawValue>>,
+    /// Ranked solutions (`rank`, `cluster_label`, …).
+    #[serde(default)]
+    pub solutions: Option<Box<RawValue>>,
+    /// The error message of a failed run.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Details of a failed run; schema undocumented.
+    #[serde(default)]
+    pub error_details: Option<Box<RawValue>>,
+}
+
+impl Run {
+    /// `output.degradation_reason`, which explains a `degraded` run.
+    pub fn degradation_reason(&self) -> Option<String> {
+        #[derive(Deserialize)]
+        struct Reason {
+            degradation_reason: Option<String>,
+        }
+        let output = self.output.as_ref()?;
+        serde_json::from_str::<Reason>(output.get())
+            .ok()?
+            .degradation_reason
+    }
+}
+
+/// A run's status. Open: a status Nexio adds later arrives as `Other`.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RunStatus {
+    /// `queued`
+    Queued,
+    /// `processing`
+    Processing,
+    /// `completed`
+    Completed,
+    /// `degraded`: terminal and successful, with a warning in
+    /// `output.degradation_reason`.
+    Degraded,
+    /// `failed`
+    Failed,
+    /// Any other value, kept as sent.
+    Other(String),
+}
+
+impl RunStatus {
+    /// The status as Nexio spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Queued => "queued",
+            Self::Processing => "processing",
+            Self::Completed => "completed",
+            Self::Degraded => "degraded",
+            Self::Failed => "failed",
+            Self::Other(s) => s,
+        }
+    }
+
+    /// Whether the run has finished (`completed`, `degraded` or `failed`).
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Self::Completed | Self::Degraded | Self::Failed)
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for RunStatus {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Ok(match &*s {
+            "queued" => Self::Queued,
+            "processing" => Self::Processing,
+            "completed" => Self::Completed,
+            "degraded" => Self::Degraded,
+            "failed" => Self::Failed,
+            _ => Self::Other(s.into_owned()),
+        })
+    }
+}
+
+/// The environment a run ran in. Open: custom slugs arrive as `Other`.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Environment {
+    /// `live`
+    Live,
+    /// `test`
+    Test,
+    /// A custom slug (Nexio uses 1–16 of `a-z0-9_`), kept as sent.
+    Other(String),
+}
+
+impl Environment {
+    /// The environment as Nexio spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Live => "live",
+            Self::Test => "test",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Environment {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Ok(match &*s {
+            "live" => Self::Live,
+            "test" => Self::Test,
+            _ => Self::Other(s.into_owned()),
+        })
+    }
+}
+
+/// The envelope's head: everything but `data`, which stays raw until the type is
+/// known.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(deserialize_with = "string")]
+    id: String,
+    #[serde(rename = "type", deserialize_with = "string")]
+    event_type: String,
+    #[serde(default)]
+    webhook_version: Option<String>,
+    #[serde(default)]
+    created_at: Option<DateTime<Utc>>,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+}
+
+fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    String::deserialize(d)
+}
+
+#[derive(Deserialize)]
+struct RunData {
+    run: Run,
+}
+
+/// Parses an event from bytes that have already been verified.
+pub(crate) fn parse(body: &[u8], policy: VersionPolicy) -> Result<Event, ParseError> {
+    let raw: &RawValue = serde_json::from_slice(body)
+        .map_err(|e| ParseError::from_json(&e, InvalidEventReason::Envelope))?;
+    // Re-map data errors of the envelope to "invalid event", syntax errors were
+    // caught above.
+    let env: Envelope<'_> = serde_json::from_str(raw.get()).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => ParseError::InvalidEvent {
+            reason: InvalidEventReason::Envelope,
+        },
+        _ => ParseError::from_json(&e, InvalidEventReason::Envelope),
+    })?;
+    let version_ok = env.webhook_version.as_deref() == Some(WEBHOOK_VERSION);
+    if !version_ok && policy == VersionPolicy::Exact {
+        return Err(ParseError::UnsupportedVersion);
+    }
+    let kind = EventKind::from_type(&env.event_type);
+    let run = match kind {
+        EventKind::RunCompleted | EventKind::RunFailed => {
+            let data = env.data.ok_or(ParseError::InvalidEvent {
+                reason: InvalidEventReason::Run,
+            })?;
+            let data: RunData =
+                serde_json::from_str(data.get()).map_err(|_| ParseError::InvalidEvent {
+                    reason: InvalidEventReason::Run,
+                })?;
+            Some(data.run)
+        }
+        EventKind::Unknown => None,
+    };
+    Ok(Event {
+        id: env.id,
+        event_type: env.event_type,
+        kind,
+        webhook_version: env.webhook_version,
+        created_at: env.created_at,
+        run,
+        raw: raw.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run_body(event_type: &str, run: &str) -> String {
+        format!(
+            r#"{{"id":"evt_1","type":"{event_type}","webhook_version":"2026-03-22","created_at":"2026-03-22T10:00:00Z","data":{{"run":{run}}}}}"#
+        )
+    }
+
+    const MINIMAL_RUN: &str = r#"{"run_id":"8c1d7a52-4b0e-4c8e-9a51-0f2b8c6d9e10","created_at":"2026-03-22T10:00:00.123Z"}"#;
+
+    #[test]
+    fn run_completed_minimal() {
+        let e = parse(
+            run_body("run.completed", MINIMAL_RUN).as_bytes(),
+            VersionPolicy::Exact,
+        )
+        .unwrap();
+        assert_eq!(e.kind(), EventKind::RunCompleted);
+        assert_eq!(e.id(), "evt_1");
+        let run = e.run().unwrap();
+        assert_eq!(run.run_id, "8c1d7a52-4b0e-4c8e-9a51-0f2b8c6d9e10");
+        assert_eq!(run.created_at.timestamp_subsec_millis(), 123);
+        assert!(run.status.is_none() && run.output.is_none() && run.error.is_none());
+    }
+
+    #[test]
+    fn aliases_and_unknown() {
+        let e = parse(
+            run_body("evaluation.failed", MINIMAL_RUN).as_bytes(),
+            VersionPolicy::Exact,
+        )
+        .unwrap();
+        assert_eq!(e.kind(), EventKind::RunFailed);
+        assert_eq!(e.event_type(), "evaluation.failed");
+        let body = r#"{"id":"evt_2","type":"run.queued","webhook_version":"2026-03-22","data":{"anything":[1,2]}}"#;
+        let e = parse(body.as_bytes(), VersionPolicy::Exact).unwrap();
+        assert_eq!(e.kind(), EventKind::Unknown);
+        assert_eq!(e.event_type(), "run.queued");
+        assert_eq!(e.raw().get(), body);
+        assert!(e.run().is_none());
+    }
+
+    #[test]
+    fn open_enums_and_extra_fields() {
+        let run = r#"{"run_id":"r","created_at":"2026-03-22T10:00:00+02:00","status":"degraded","environment":"staging_eu","extra":{"x":1},"output":{"degradation_reason":"partial data"},"duration_ms":42}"#;
+        let e = parse(
+            run_body("run.completed", run).as_bytes(),
+            VersionPolicy::Exact,
+        )
+        .unwrap();
+        let r = e.run().unwrap();
+        assert_eq!(r.status, Some(RunStatus::Degraded));
+        assert!(r.status.as_ref().unwrap().is_terminal());
+        assert_eq!(r.environment, Some(Environment::Other("staging_eu".into())));
+        assert_eq!(r.degradation_reason().as_deref(), Some("partial data"));
+        assert_eq!(r.created_at.to_rfc3339(), "2026-03-22T08:00:00+00:00");
+        let run = r#"{"run_id":"r","created_at":"2026-03-22T10:00:00Z","status":"paused","environment":"live"}"#;
+        let e = parse(
+            run_body("run.completed", run).as_bytes(),
+            VersionPolicy::Exact,
+        )
+        .unwrap();
+        assert_eq!(
+            e.run().unwrap().status,
+            Some(RunStatus::Other("paused".into()))
+        );
+        assert_eq!(e.run().unwrap().environment, Some(Environment::Live));
+    }
+
+    #[test]
+    fn version_policy() {
+        let body = run_body("run.completed", MINIMAL_RUN).replace("2026-03-22\"", "2027-01-01\"");
+        assert_eq!(
+            parse(body.as_bytes(), VersionPolicy::Exact).err(),
+            Some(ParseError::UnsupportedVersion)
+        );
+        let e = parse(body.as_bytes(), VersionPolicy::AcceptOther).unwrap();
+        assert_eq!(e.webhook_version(), Some("2027-01-01"));
+        let missing = r#"{"id":"evt_1","type":"x.y"}"#;
+        assert_eq!(
+            parse(missing.as_bytes(), VersionPolicy::Exact).err(),
+            Some(ParseError::UnsupportedVersion)
+        );
+        assert!(parse(missing.as_bytes(), VersionPolicy::AcceptOther).is_ok());
+    }
+
+    #[test]
+    fn errors_are_classified() {
+        let e = parse(b"{not json", VersionPolicy::Exact).unwrap_err();
+        assert_eq!(e.code(), "invalid_json");
+        let e = parse(b"\xff\xfe", VersionPolicy::Exact).unwrap_err();
+        assert_eq!(e.code(), "invalid_json");
+        let e = parse(b"[1,2]", VersionPolicy::Exact).unwrap_err();
+        assert_eq!(e.code(), "invalid_event");
+        let e = parse(
+            br#"{"type":"run.completed","webhook_version":"2026-03-22"}"#,
+            VersionPolicy::Exact,
+        )
+        .unwrap_err();
+        assert_eq!(e.code(), "invalid_event");
+        let e = parse(
+            br#"{"id":"e","type":"run.completed","webhook_version":"2026-03-22"}"#,
+            VersionPolicy::Exact,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            ParseError::InvalidEvent {
+                reason: InvalidEventReason::Run
+            }
+        );
+        let bad_run = run_body("run.failed", r#"{"run_id":"r","created_at":"yesterday"}"#);
+        assert_eq!(
+            parse(bad_run.as_bytes(), VersionPolicy::Exact)
+                .unwrap_err()
+                .code(),
+            "invalid_event"
+        );
+        // The message never quotes the payload.
+        let secretish = run_body(
+            "run.failed",
+            r#"{"run_id":"r","created_at":"SENSITIVE-VALUE"}"#,
+        );
+        let msg = parse(secretish.as_bytes(), VersionPolicy::Exact)
+            .unwrap_err()
+            .to_string();
+        assert!(!msg.contains("SENSITIVE"), "{msg}");
+    }
+}

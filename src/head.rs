@@ -1,0 +1,238 @@
+//! A zero-allocation look at the top-level `id`, `type` and `webhook_version` of a
+//! verified body, without parsing the whole event.
+//!
+//! Comparing `X-Nexio-Event` / `X-Nexio-Webhook-Version` with the signed body and
+//! deriving the dedupe key must not cost a full JSON parse (or an allocation) on every
+//! delivery. Nexio puts these fields first, so this scanner usually stops after a few
+//! dozen bytes. It validates only what it walks over; the full parse in
+//! [`crate::event`] remains the judge of whether the body is a valid event.
+
+use std::borrow::Cow;
+
+/// The top-level string fields the verifier cares about, as raw JSON string contents
+/// (between the quotes, escapes not yet decoded).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Head<'a> {
+    pub(crate) id: Option<RawStr<'a>>,
+    pub(crate) event_type: Option<RawStr<'a>>,
+    pub(crate) version: Option<RawStr<'a>>,
+}
+
+/// The contents of a JSON string literal, escapes undecoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RawStr<'a>(&'a [u8]);
+
+impl<'a> RawStr<'a> {
+    /// The decoded string: borrowed when there is no escape (the usual case),
+    /// allocated otherwise. `None` if it is not valid UTF-8 or a valid escape.
+    pub(crate) fn decode(&self) -> Option<Cow<'a, str>> {
+        if !self.0.contains(&b'\\') {
+            return core::str::from_utf8(self.0).ok().map(Cow::Borrowed);
+        }
+        let mut quoted = Vec::with_capacity(self.0.len().saturating_add(2));
+        quoted.push(b'"');
+        quoted.extend_from_slice(self.0);
+        quoted.push(b'"');
+        serde_json::from_slice::<String>(&quoted)
+            .ok()
+            .map(Cow::Owned)
+    }
+
+    /// Whether the decoded string equals `other` byte for byte. Allocation-free when
+    /// there is no escape.
+    pub(crate) fn eq_bytes(&self, other: &[u8]) -> Option<bool> {
+        if !self.0.contains(&b'\\') {
+            return Some(self.0 == other);
+        }
+        self.decode().map(|s| s.as_bytes() == other)
+    }
+}
+
+/// Scans the top-level object of `body` for `id`, `type` and `webhook_version`.
+/// Returns `None` when the body is not a JSON object as far as the scan went.
+pub(crate) fn scan(body: &[u8]) -> Option<Head<'_>> {
+    let mut s = Scanner { rest: body };
+    let mut head = Head::default();
+    s.ws();
+    s.eat(b'{')?;
+    s.ws();
+    if s.eat(b'}').is_some() {
+        return Some(head);
+    }
+    loop {
+        s.ws();
+        let key = s.string()?;
+        s.ws();
+        s.eat(b':')?;
+        s.ws();
+        let slot = match key {
+            b"id" => Some(&mut head.id),
+            b"type" => Some(&mut head.event_type),
+            b"webhook_version" => Some(&mut head.version),
+            _ => None,
+        };
+        match slot {
+            Some(slot) if s.peek() == Some(b'"') => {
+                let value = s.string()?;
+                if slot.is_some() {
+                    // A duplicate key: ambiguous, so no answer at all.
+                    return None;
+                }
+                *slot = Some(RawStr(value));
+            }
+            _ => s.skip_value()?,
+        }
+        if head.id.is_some() && head.event_type.is_some() && head.version.is_some() {
+            return Some(head);
+        }
+        s.ws();
+        match s.next()? {
+            b',' => continue,
+            b'}' => return Some(head),
+            _ => return None,
+        }
+    }
+}
+
+/// Nesting deeper than this is not walked (serde_json's own limit is 128).
+const MAX_DEPTH: usize = 128;
+
+struct Scanner<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Scanner<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.rest.first().copied()
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let (&c, rest) = self.rest.split_first()?;
+        self.rest = rest;
+        Some(c)
+    }
+
+    fn eat(&mut self, want: u8) -> Option<()> {
+        (self.peek()? == want).then(|| {
+            self.rest = self.rest.get(1..).unwrap_or_default();
+        })
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.rest = self.rest.get(1..).unwrap_or_default();
+        }
+    }
+
+    /// A string literal; returns its raw contents.
+    fn string(&mut self) -> Option<&'a [u8]> {
+        self.eat(b'"')?;
+        let start = self.rest;
+        let mut len = 0usize;
+        loop {
+            match self.next()? {
+                b'"' => return start.get(..len),
+                b'\\' => {
+                    self.next()?;
+                    len = len.checked_add(2)?;
+                }
+                c if c < 0x20 => return None,
+                _ => len = len.checked_add(1)?,
+            }
+        }
+    }
+
+    /// Skips one value of any kind, tracking nesting and strings.
+    fn skip_value(&mut self) -> Option<()> {
+        let mut depth = 0usize;
+        loop {
+            self.ws();
+            match self.peek()? {
+                b'"' => {
+                    self.string()?;
+                }
+                b'{' | b'[' => {
+                    self.next()?;
+                    depth = depth.checked_add(1)?;
+                    if depth > MAX_DEPTH {
+                        return None;
+                    }
+                    continue;
+                }
+                b'}' | b']' => {
+                    depth = depth.checked_sub(1)?;
+                    self.next()?;
+                }
+                _ => {
+                    // A scalar (number, true, false, null): up to a delimiter.
+                    let n = self
+                        .rest
+                        .iter()
+                        .position(|c| {
+                            matches!(c, b',' | b'}' | b']' | b':' | b' ' | b'\t' | b'\n' | b'\r')
+                        })
+                        .unwrap_or(self.rest.len());
+                    if n == 0 {
+                        return None;
+                    }
+                    self.rest = self.rest.get(n..).unwrap_or_default();
+                }
+            }
+            if depth == 0 {
+                return Some(());
+            }
+            // Inside a container: a separator, or the end handled next round.
+            self.ws();
+            match self.peek()? {
+                b',' | b':' => {
+                    self.next()?;
+                }
+                b'}' | b']' => {}
+                _ => return None,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(h: &Option<RawStr<'_>>) -> Option<String> {
+        h.and_then(|r| r.decode()).map(|c| c.into_owned())
+    }
+
+    #[test]
+    fn finds_top_level_fields_anywhere() {
+        let body = br#" { "data": {"run": {"id": "nested", "type": [1, {"a": "}"}], "x": null}},
+            "type": "run.completed", "n": -1.5e3, "ok": true,
+            "id": "evt_1", "webhook_version": "2026-03-22", "later": {"#;
+        let h = scan(body).unwrap();
+        assert_eq!(field(&h.id).as_deref(), Some("evt_1"));
+        assert_eq!(field(&h.event_type).as_deref(), Some("run.completed"));
+        assert_eq!(field(&h.version).as_deref(), Some("2026-03-22"));
+    }
+
+    #[test]
+    fn escapes_are_decoded() {
+        let h = scan(br#"{"id":"evt_\u0031\"","type":"run.completed"}"#).unwrap();
+        assert_eq!(field(&h.id).as_deref(), Some("evt_1\""));
+        assert_eq!(h.event_type.unwrap().eq_bytes(b"run.completed"), Some(true));
+        assert_eq!(h.id.unwrap().eq_bytes(b"evt_1\""), Some(true));
+        assert!(h.version.is_none());
+    }
+
+    #[test]
+    fn not_an_object_or_ambiguous() {
+        assert!(scan(b"").is_none());
+        assert!(scan(b"[1]").is_none());
+        assert!(scan(b"\xff\xfe").is_none());
+        assert!(scan(br#"{"id":"a","id":"b"}"#).is_none());
+        assert!(scan(br#"{"id" "a"}"#).is_none());
+        assert_eq!(scan(b"{}"), Some(Head::default()));
+        // A non-string id is simply not a string id.
+        assert!(scan(br#"{"id":5}"#).unwrap().id.is_none());
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(200), "]".repeat(200));
+        assert!(scan(deep.as_bytes()).is_none());
+    }
+}

@@ -1,0 +1,136 @@
+//! Looking headers up by name, for any HTTP stack (CONTRACT §1).
+
+/// `X-Nexio-Signature`, lowercase as HTTP/2 and `http::HeaderName` spell it.
+pub const SIGNATURE: &str = "x-nexio-signature";
+/// `X-Nexio-Timestamp`: unsigned; `t=` in the signature header is authoritative.
+pub const TIMESTAMP: &str = "x-nexio-timestamp";
+/// `X-Nexio-Event`: unsigned copy of the body's `type`.
+pub const EVENT: &str = "x-nexio-event";
+/// `X-Nexio-Delivery`: delivery UUID, the same across retries; **not signed**.
+pub const DELIVERY: &str = "x-nexio-delivery";
+/// `X-Nexio-Webhook-Version`: unsigned copy of the body's `webhook_version`.
+pub const WEBHOOK_VERSION: &str = "x-nexio-webhook-version";
+/// `Authorization`: `Bearer <auth_token>` when the endpoint has one.
+pub const AUTHORIZATION: &str = "authorization";
+
+/// What a header lookup found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderLookup<'a> {
+    /// The header is not there.
+    Absent,
+    /// The header is there exactly once, with this raw value.
+    One(&'a [u8]),
+    /// The header is there more than once. For the headers this crate reads, a
+    /// repeated header is ambiguous and is treated as malformed.
+    Repeated,
+}
+
+impl<'a> HeaderLookup<'a> {
+    /// Builds the answer from every value of one header, in any order.
+    ///
+    /// ```
+    /// use nexio_webhooks::HeaderLookup;
+    ///
+    /// assert_eq!(HeaderLookup::from_values(Vec::<&[u8]>::new()), HeaderLookup::Absent);
+    /// assert_eq!(HeaderLookup::from_values([&b"a"[..]]), HeaderLookup::One(b"a"));
+    /// assert_eq!(HeaderLookup::from_values([&b"a"[..], b"b"]), HeaderLookup::Repeated);
+    /// ```
+    pub fn from_values<I>(values: I) -> Self
+    where
+        I: IntoIterator<Item = &'a [u8]>,
+    {
+        let mut values = values.into_iter();
+        match (values.next(), values.next()) {
+            (None, _) => Self::Absent,
+            (Some(one), None) => Self::One(one),
+            (Some(_), Some(_)) => Self::Repeated,
+        }
+    }
+}
+
+/// Anything that can look a request header up by name.
+///
+/// Implemented for [`http::HeaderMap`] (1.x, as used by axum and hyper), and for
+/// slices, arrays and vectors of `(name, value)` pairs (names compared ASCII
+/// case-insensitively). For another HTTP stack — for example actix-web's `http` 0.2
+/// map — one method is enough:
+///
+/// ```
+/// use nexio_webhooks::{HeaderLookup, HeaderSource};
+///
+/// struct MyHeaders(Vec<(String, Vec<u8>)>);
+///
+/// impl HeaderSource for MyHeaders {
+///     fn lookup(&self, name: &str) -> HeaderLookup<'_> {
+///         HeaderLookup::from_values(
+///             self.0.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_slice()),
+///         )
+///     }
+/// }
+/// ```
+pub trait HeaderSource {
+    /// Looks up the header `name` (given in lowercase ASCII), case-insensitively.
+    fn lookup(&self, name: &str) -> HeaderLookup<'_>;
+}
+
+impl<T: HeaderSource + ?Sized> HeaderSource for &T {
+    fn lookup(&self, name: &str) -> HeaderLookup<'_> {
+        (**self).lookup(name)
+    }
+}
+
+impl HeaderSource for http::HeaderMap {
+    fn lookup(&self, name: &str) -> HeaderLookup<'_> {
+        HeaderLookup::from_values(self.get_all(name).iter().map(http::HeaderValue::as_bytes))
+    }
+}
+
+impl<N: AsRef<str>, V: AsRef<[u8]>> HeaderSource for [(N, V)] {
+    fn lookup(&self, name: &str) -> HeaderLookup<'_> {
+        HeaderLookup::from_values(
+            self.iter()
+                .filter(|(n, _)| n.as_ref().eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_ref()),
+        )
+    }
+}
+
+impl<N: AsRef<str>, V: AsRef<[u8]>, const K: usize> HeaderSource for [(N, V); K] {
+    fn lookup(&self, name: &str) -> HeaderLookup<'_> {
+        self.as_slice().lookup(name)
+    }
+}
+
+impl<N: AsRef<str>, V: AsRef<[u8]>> HeaderSource for Vec<(N, V)> {
+    fn lookup(&self, name: &str) -> HeaderLookup<'_> {
+        self.as_slice().lookup(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_are_case_insensitive_and_detect_repeats() {
+        let pairs = [
+            ("X-Nexio-Signature", "a"),
+            ("x-nexio-event", "run.completed"),
+        ];
+        assert_eq!(pairs.lookup(SIGNATURE), HeaderLookup::One(b"a"));
+        assert_eq!(pairs.lookup(EVENT), HeaderLookup::One(b"run.completed"));
+        assert_eq!(pairs.lookup(DELIVERY), HeaderLookup::Absent);
+        let pairs = vec![("x-nexio-signature", "a"), ("X-NEXIO-SIGNATURE", "b")];
+        assert_eq!(pairs.lookup(SIGNATURE), HeaderLookup::Repeated);
+    }
+
+    #[test]
+    fn header_map() {
+        let mut map = http::HeaderMap::new();
+        map.insert("x-nexio-signature", http::HeaderValue::from_static("a"));
+        assert_eq!(map.lookup(SIGNATURE), HeaderLookup::One(b"a"));
+        map.append("x-nexio-signature", http::HeaderValue::from_static("b"));
+        assert_eq!(map.lookup(SIGNATURE), HeaderLookup::Repeated);
+        assert_eq!(map.lookup(EVENT), HeaderLookup::Absent);
+    }
+}

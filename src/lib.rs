@@ -1,0 +1,49 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// The lint wall (no unwrap/expect/panic/indexing/unchecked arithmetic) guards the
+// library code; unit tests may assert freely.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
+
+mod error;
+mod event;
+mod head;
+mod header;
+mod headers;
+mod mac;
+mod replay;
+mod secret;
+mod signer;
+mod time;
+mod verified;
+mod verifier;
+
+pub mod dangerous;
+pub mod sample;
+
+pub use error::{InvalidEventReason, MalformedReason, ParseError, VerifyError};
+pub use event::{Environment, Event, EventKind, Run, RunStatus, VersionPolicy, WEBHOOK_VERSION};
+pub use header::{MAX_HEADER_LEN, MAX_SIGNATURES, SignatureHeader, SignatureHeaderError};
+pub use headers::{HeaderLookup, HeaderSource};
+pub use replay::{InMemoryReplayGuard, MAX_KEY_LEN, ReplayGuard, ReplayGuardError, ReplayStatus};
+pub use secret::{BearerToken, KeyId, MAX_BEARER_TOKEN_LEN, SECRET_PREFIX, Secret, SecretError};
+pub use signer::{Delivery, DeliveryBuilder, Signer};
+pub use time::{DEFAULT_MAX_AGE, DEFAULT_MAX_FUTURE, Tolerance, WindowError, unix_now};
+pub use verified::{DeliveryInfo, HeaderMismatches, Verified};
+pub use verifier::Verifier;
+
+/// Header names, lowercase, as `http::HeaderName` spells them.
+pub mod header_names {
+    pub use crate::headers::{
+        AUTHORIZATION, DELIVERY, EVENT, SIGNATURE, TIMESTAMP, WEBHOOK_VERSION,
+    };
+}

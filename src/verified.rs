@@ -1,0 +1,221 @@
+//! A verified delivery: the only way to the typed events.
+
+use std::borrow::Cow;
+
+use crate::error::{InvalidEventReason, ParseError, VerifyError};
+use crate::event::{self, Event, VersionPolicy};
+use crate::head;
+use crate::secret::KeyId;
+
+/// A delivery whose signature, timestamp (and bearer token, if configured) checked
+/// out.
+///
+/// It borrows the exact bytes that were verified: [`Verified::event`] and
+/// [`Verified::json`] parse those bytes, never a second copy. Getting one is the
+/// only way to parse an event (apart from the explicit [`crate::dangerous`] module).
+#[derive(Debug, Clone)]
+pub struct Verified<'a> {
+    body: &'a [u8],
+    timestamp: i64,
+    skew: i64,
+    key_id: KeyId,
+    delivery_id: Option<&'a str>,
+    mismatches: HeaderMismatches,
+    replayable_until: i64,
+    version_policy: VersionPolicy,
+}
+
+impl<'a> Verified<'a> {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        body: &'a [u8],
+        timestamp: i64,
+        skew: i64,
+        key_id: KeyId,
+        delivery_id: Option<&'a str>,
+        mismatches: HeaderMismatches,
+        replayable_until: i64,
+        version_policy: VersionPolicy,
+    ) -> Self {
+        Self {
+            body,
+            timestamp,
+            skew,
+            key_id,
+            delivery_id,
+            mismatches,
+            replayable_until,
+            version_policy,
+        }
+    }
+
+    /// The verified raw body.
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
+
+    /// The signed Unix timestamp (`t=`).
+    pub fn timestamp(&self) -> i64 {
+        self.timestamp
+    }
+
+    /// `now - timestamp` in seconds when it was verified: positive when the delivery
+    /// was that old, negative when it was signed ahead of the receiver's clock.
+    pub fn skew(&self) -> i64 {
+        self.skew
+    }
+
+    /// Which configured secret matched: watch this to see when an old secret stops
+    /// being used after a rotation.
+    pub fn key_id(&self) -> KeyId {
+        self.key_id
+    }
+
+    /// The `X-Nexio-Delivery` header, if present once and UTF-8.
+    ///
+    /// **Not signed**: anyone replaying a captured request can change it. Use
+    /// [`Verified::dedupe_key`] to deduplicate.
+    pub fn delivery_id(&self) -> Option<&'a str> {
+        self.delivery_id
+    }
+
+    /// Unsigned headers that disagreed with the signed data (non-strict mode).
+    pub fn mismatches(&self) -> HeaderMismatches {
+        self.mismatches
+    }
+
+    /// The last Unix second at which this same signed delivery would still pass the
+    /// replay window (`timestamp + max_age`): how long a replay guard must remember
+    /// it.
+    pub fn replayable_until(&self) -> i64 {
+        self.replayable_until
+    }
+
+    /// The dedupe key: the event `id` from the **signed** body (never the unsigned
+    /// `X-Nexio-Delivery` header). Reads only the top-level fields, without parsing
+    /// the whole event; borrowed from the body unless the id contains JSON escapes.
+    pub fn dedupe_key(&self) -> Result<Cow<'a, str>, ParseError> {
+        let envelope = ParseError::InvalidEvent {
+            reason: InvalidEventReason::Envelope,
+        };
+        let head = head::scan(self.body).ok_or(envelope)?;
+        head.id.and_then(|id| id.decode()).ok_or(envelope)
+    }
+
+    /// Parses the typed `2026-03-22` event, under the verifier's version policy.
+    pub fn event(&self) -> Result<Event, ParseError> {
+        event::parse(self.body, self.version_policy)
+    }
+
+    /// Parses the typed event under an explicit version policy.
+    pub fn event_with(&self, policy: VersionPolicy) -> Result<Event, ParseError> {
+        event::parse(self.body, policy)
+    }
+
+    /// Deserializes the verified body into a type of your own (borrowing from it
+    /// where the type allows).
+    pub fn json<T: serde::Deserialize<'a>>(&self) -> Result<T, ParseError> {
+        serde_json::from_slice(self.body).map_err(|e| {
+            ParseError::from_json(
+                &e,
+                InvalidEventReason::Schema {
+                    line: e.line(),
+                    column: e.column(),
+                },
+            )
+        })
+    }
+
+    /// The metadata as an owned value, for handing on after the body is gone.
+    pub fn info(&self) -> DeliveryInfo {
+        DeliveryInfo {
+            timestamp: self.timestamp,
+            skew: self.skew,
+            key_id: self.key_id,
+            delivery_id: self.delivery_id.map(str::to_owned),
+            mismatches: self.mismatches,
+            replayable_until: self.replayable_until,
+        }
+    }
+}
+
+/// The owned metadata of a verified delivery (see [`Verified`]).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryInfo {
+    /// The signed Unix timestamp.
+    pub timestamp: i64,
+    /// `now - timestamp` at verification, in seconds.
+    pub skew: i64,
+    /// Which configured secret matched.
+    pub key_id: KeyId,
+    /// The unsigned `X-Nexio-Delivery` header, if present.
+    pub delivery_id: Option<String>,
+    /// Unsigned headers that disagreed with the signed data.
+    pub mismatches: HeaderMismatches,
+    /// How long a replay guard must remember this delivery (Unix seconds).
+    pub replayable_until: i64,
+}
+
+/// Which unsigned headers disagreed with the signed data.
+///
+/// `X-Nexio-Timestamp` is compared with `t=`; `X-Nexio-Event` and
+/// `X-Nexio-Webhook-Version` with the signed body's `type` and `webhook_version`. A
+/// header that is absent is not a mismatch; one that is repeated is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct HeaderMismatches(u8);
+
+const TIMESTAMP: u8 = 1;
+const EVENT: u8 = 2;
+const VERSION: u8 = 4;
+
+impl HeaderMismatches {
+    /// Nothing disagreed.
+    pub fn is_empty(&self) -> bool {
+        self.0 == 0
+    }
+
+    /// `X-Nexio-Timestamp` differs from `t=`.
+    pub fn timestamp(&self) -> bool {
+        self.0 & TIMESTAMP != 0
+    }
+
+    /// `X-Nexio-Event` differs from the body's `type`.
+    pub fn event(&self) -> bool {
+        self.0 & EVENT != 0
+    }
+
+    /// `X-Nexio-Webhook-Version` differs from the body's `webhook_version`.
+    pub fn version(&self) -> bool {
+        self.0 & VERSION != 0
+    }
+
+    /// The mismatches as the errors strict mode would raise, in that order.
+    pub fn errors(&self) -> impl Iterator<Item = VerifyError> + use<> {
+        let bits = self.0;
+        [
+            (TIMESTAMP, VerifyError::TimestampHeaderMismatch),
+            (EVENT, VerifyError::EventHeaderMismatch),
+            (VERSION, VerifyError::VersionHeaderMismatch),
+        ]
+        .into_iter()
+        .filter(move |(bit, _)| bits & bit != 0)
+        .map(|(_, e)| e)
+    }
+
+    pub(crate) fn first_error(&self) -> Option<VerifyError> {
+        self.errors().next()
+    }
+
+    pub(crate) fn set_timestamp(&mut self) {
+        self.0 |= TIMESTAMP;
+    }
+
+    pub(crate) fn set_event(&mut self) {
+        self.0 |= EVENT;
+    }
+
+    pub(crate) fn set_version(&mut self) {
+        self.0 |= VERSION;
+    }
+}

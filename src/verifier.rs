@@ -1,0 +1,411 @@
+//! The verifier: headers + raw body + `now` in, a [`Verified`] delivery or a
+//! [`VerifyError`] out. Pure, synchronous, no I/O.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{MalformedReason, VerifyError};
+use crate::event::VersionPolicy;
+use crate::head;
+use crate::header::SignatureHeader;
+use crate::headers::{self, HeaderLookup, HeaderSource};
+use crate::mac::{PreparedKey, matches_any};
+use crate::secret::{BearerToken, KeyId, Secret};
+use crate::time::{Tolerance, WindowError, unix_now};
+use crate::verified::{HeaderMismatches, Verified};
+
+/// Verifies Nexio deliveries for one endpoint.
+///
+/// Built once at start-up with [`Verifier::new`] and the consuming `with_*` options,
+/// then shared: it is `Send + Sync`, and `Clone` is an `Arc` bump. Each secret's HMAC
+/// key state is prepared at construction and cloned per request.
+///
+/// Per request the work is bounded: the signature header is refused above 4096 bytes
+/// or 16 `v1` entries before any hashing, and exactly one HMAC is computed per
+/// configured, unexpired secret (stopping at the first that matches), however many
+/// `v1` entries arrive. Each HMAC is compared against every `v1` in constant time.
+///
+/// ```
+/// use nexio_webhooks::{Secret, Signer, Verifier};
+///
+/// let secret = Secret::new("whsec_abc123def456")?;
+/// let verifier = Verifier::new(secret.clone());
+/// let delivery = Signer::new(secret)
+///     .delivery(nexio_webhooks::sample::RUN_COMPLETED)
+///     .timestamp(1_774_180_800)
+///     .build();
+///
+/// let verified = verifier.verify_at(&delivery, delivery.body(), 1_774_180_830)?;
+/// assert_eq!(verified.skew(), 30);
+/// let event = verified.event()?;
+/// assert_eq!(event.event_type(), "run.completed");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct Verifier {
+    inner: Arc<Inner>,
+}
+
+#[derive(Clone)]
+struct Inner {
+    keys: Vec<KeyEntry>,
+    tolerance: Tolerance,
+    bearer: Option<BearerToken>,
+    strict: bool,
+    version_policy: VersionPolicy,
+}
+
+#[derive(Clone)]
+struct KeyEntry {
+    key: PreparedKey,
+    /// Unix second after which this secret is no longer tried (`None`: never).
+    expires_at: Option<i64>,
+}
+
+impl core::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let keys: Vec<_> = self
+            .inner
+            .keys
+            .iter()
+            .map(|k| (k.key.id(), k.expires_at))
+            .collect();
+        f.debug_struct("Verifier")
+            .field("keys", &keys)
+            .field("tolerance", &self.inner.tolerance)
+            .field("bearer_token", &self.inner.bearer.is_some())
+            .field("strict", &self.inner.strict)
+            .field("version_policy", &self.inner.version_policy)
+            .finish()
+    }
+}
+
+impl Verifier {
+    /// A verifier for the endpoint's current (primary) secret, with the defaults:
+    /// 300 s past and future, no bearer token, strict mode off, exact version policy.
+    pub fn new(secret: Secret) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                keys: vec![KeyEntry {
+                    key: PreparedKey::new(&secret),
+                    expires_at: None,
+                }],
+                tolerance: Tolerance::default(),
+                bearer: None,
+                strict: false,
+                version_policy: VersionPolicy::Exact,
+            }),
+        }
+    }
+
+    fn edit(mut self, f: impl FnOnce(&mut Inner)) -> Self {
+        f(Arc::make_mut(&mut self.inner));
+        self
+    }
+
+    /// Also accepts signatures made with `secret`, with no expiry (secret rotation).
+    #[must_use]
+    pub fn with_secret(self, secret: Secret) -> Self {
+        self.edit(|i| {
+            i.keys.push(KeyEntry {
+                key: PreparedKey::new(&secret),
+                expires_at: None,
+            });
+        })
+    }
+
+    /// Also accepts signatures made with `secret` until the Unix second `expires_at`
+    /// (inclusive); after it the secret is no longer tried. Nexio keeps the previous
+    /// secret valid for 24 h after `rotate-secret`.
+    ///
+    /// ```
+    /// use nexio_webhooks::{Secret, Verifier};
+    ///
+    /// let rotated_at = 1_774_180_800;
+    /// let verifier = Verifier::new(Secret::new("whsec_new")?)
+    ///     .with_secret_expiring(Secret::new("whsec_old")?, rotated_at + 24 * 3600);
+    /// # Ok::<(), nexio_webhooks::SecretError>(())
+    /// ```
+    #[must_use]
+    pub fn with_secret_expiring(self, secret: Secret, expires_at: i64) -> Self {
+        self.edit(|i| {
+            i.keys.push(KeyEntry {
+                key: PreparedKey::new(&secret),
+                expires_at: Some(expires_at),
+            });
+        })
+    }
+
+    /// Sets both bounds of the replay window at once.
+    #[must_use]
+    pub fn with_tolerance(self, tolerance: Tolerance) -> Self {
+        self.edit(|i| i.tolerance = tolerance)
+    }
+
+    /// Sets how old a delivery may be (default 300 s, inclusive).
+    #[must_use]
+    pub fn with_max_age(self, max_age: Duration) -> Self {
+        self.edit(|i| i.tolerance = i.tolerance.with_max_age(max_age))
+    }
+
+    /// Sets how far in the future a delivery's timestamp may be (default 300 s,
+    /// inclusive).
+    #[must_use]
+    pub fn with_max_future(self, max_future: Duration) -> Self {
+        self.edit(|i| i.tolerance = i.tolerance.with_max_future(max_future))
+    }
+
+    /// Requires `Authorization: Bearer <token>` with this token, in addition to the
+    /// signature.
+    #[must_use]
+    pub fn with_bearer_token(self, token: BearerToken) -> Self {
+        self.edit(|i| i.bearer = Some(token))
+    }
+
+    /// Strict mode: reject (instead of only reporting) a delivery whose unsigned
+    /// `X-Nexio-Timestamp`, `X-Nexio-Event` or `X-Nexio-Webhook-Version` header
+    /// disagrees with the signed data. Default: off.
+    #[must_use]
+    pub fn with_strict(self, strict: bool) -> Self {
+        self.edit(|i| i.strict = strict)
+    }
+
+    /// What [`Verified::event`] does with a `webhook_version` other than
+    /// `2026-03-22`. Default: [`VersionPolicy::Exact`].
+    #[must_use]
+    pub fn with_version_policy(self, policy: VersionPolicy) -> Self {
+        self.edit(|i| i.version_policy = policy)
+    }
+
+    /// The replay window.
+    pub fn tolerance(&self) -> Tolerance {
+        self.inner.tolerance
+    }
+
+    /// Whether strict mode is on.
+    pub fn is_strict(&self) -> bool {
+        self.inner.strict
+    }
+
+    /// The ids of the configured secrets, primary first.
+    pub fn key_ids(&self) -> impl Iterator<Item = KeyId> + '_ {
+        self.inner.keys.iter().map(|k| k.key.id())
+    }
+
+    /// Verifies a delivery against the system clock. See [`Verifier::verify_at`].
+    pub fn verify<'a, H: HeaderSource + ?Sized>(
+        &self,
+        headers: &'a H,
+        body: &'a [u8],
+    ) -> Result<Verified<'a>, VerifyError> {
+        self.verify_at(headers, body, unix_now())
+    }
+
+    /// Verifies a delivery at `now` (Unix seconds): the primitive every other entry
+    /// point calls.
+    ///
+    /// In order: the signature header (present once, well-formed, within bounds), the
+    /// replay window, the bearer token if one is configured, the HMAC of `t.body`
+    /// against every `v1`, then the unsigned headers (`X-Nexio-Timestamp`,
+    /// `X-Nexio-Event`, `X-Nexio-Webhook-Version`) against the signed data: reported
+    /// in [`Verified::mismatches`], or rejected in strict mode.
+    ///
+    /// Allocates nothing.
+    pub fn verify_at<'a, H: HeaderSource + ?Sized>(
+        &self,
+        headers: &'a H,
+        body: &'a [u8],
+        now: i64,
+    ) -> Result<Verified<'a>, VerifyError> {
+        let (signature, skew) = self.check_headers_inner(headers, now)?;
+        let key_id = self.check_mac(&signature, body, now)?;
+        let mismatches = unsigned_header_mismatches(headers, &signature, body);
+        if self.inner.strict
+            && let Some(e) = mismatches.first_error()
+        {
+            return Err(e);
+        }
+        let delivery_id = match headers.lookup(headers::DELIVERY) {
+            HeaderLookup::One(v) => core::str::from_utf8(v).ok(),
+            _ => None,
+        };
+        Ok(Verified::new(
+            body,
+            signature.timestamp(),
+            skew,
+            key_id,
+            delivery_id,
+            mismatches,
+            self.inner.tolerance.replayable_until(signature.timestamp()),
+            self.inner.version_policy,
+        ))
+    }
+
+    /// The checks that need no body: signature header, replay window, bearer token.
+    ///
+    /// Framework adapters call this before reading the body, so a missing, malformed,
+    /// stale or future signature is refused without buffering anything.
+    /// [`Verifier::verify_at`] repeats these checks; calling this first is optional.
+    pub fn check_headers_at<H: HeaderSource + ?Sized>(
+        &self,
+        headers: &H,
+        now: i64,
+    ) -> Result<(), VerifyError> {
+        self.check_headers_inner(headers, now).map(|_| ())
+    }
+
+    fn check_headers_inner<'h, H: HeaderSource + ?Sized>(
+        &self,
+        headers: &'h H,
+        now: i64,
+    ) -> Result<(SignatureHeader<'h>, i64), VerifyError> {
+        let value = match headers.lookup(headers::SIGNATURE) {
+            HeaderLookup::Absent => return Err(VerifyError::MissingSignature),
+            HeaderLookup::Repeated => {
+                return Err(VerifyError::MalformedSignature(MalformedReason::Repeated));
+            }
+            HeaderLookup::One(v) => v,
+        };
+        let signature = SignatureHeader::parse(value).map_err(VerifyError::from_header)?;
+        let skew = self.check_window(signature.timestamp(), now)?;
+        if let Some(token) = &self.inner.bearer {
+            check_bearer(token, headers)?;
+        }
+        Ok((signature, skew))
+    }
+
+    fn check_window(&self, timestamp: i64, now: i64) -> Result<i64, VerifyError> {
+        self.inner
+            .tolerance
+            .check(timestamp, now)
+            .map_err(|e| match e {
+                WindowError::TooOld { age_secs } => VerifyError::TimestampTooOld { age_secs },
+                WindowError::TooNew { ahead_secs } => VerifyError::TimestampTooNew { ahead_secs },
+            })
+    }
+
+    /// One HMAC per unexpired secret, each compared with every well-formed `v1`.
+    fn check_mac(
+        &self,
+        signature: &SignatureHeader<'_>,
+        body: &[u8],
+        now: i64,
+    ) -> Result<KeyId, VerifyError> {
+        let candidates = signature.digests();
+        if candidates.is_empty() {
+            // No well-formed digest: nothing could match; skip the hashing.
+            return Err(VerifyError::SignatureMismatch);
+        }
+        for entry in &self.inner.keys {
+            if entry.expires_at.is_some_and(|exp| now > exp) {
+                continue;
+            }
+            let expected = entry.key.sign(signature.timestamp_text(), body);
+            if matches_any(&expected, candidates) {
+                return Ok(entry.key.id());
+            }
+        }
+        Err(VerifyError::SignatureMismatch)
+    }
+
+    /// The lowest-level check: a signature header value and the raw body, at `now`.
+    ///
+    /// Checks the header grammar, the replay window and the HMAC only. It does **not**
+    /// check the bearer token or any other header (it has none to look at): use
+    /// [`Verifier::verify_at`] when a bearer token is configured.
+    pub fn verify_signature_at<'a>(
+        &self,
+        signature_header: &'a [u8],
+        body: &'a [u8],
+        now: i64,
+    ) -> Result<Verified<'a>, VerifyError> {
+        let signature =
+            SignatureHeader::parse(signature_header).map_err(VerifyError::from_header)?;
+        let skew = self.check_window(signature.timestamp(), now)?;
+        let key_id = self.check_mac(&signature, body, now)?;
+        Ok(Verified::new(
+            body,
+            signature.timestamp(),
+            skew,
+            key_id,
+            None,
+            HeaderMismatches::default(),
+            self.inner.tolerance.replayable_until(signature.timestamp()),
+            self.inner.version_policy,
+        ))
+    }
+}
+
+fn check_bearer<H: HeaderSource + ?Sized>(
+    token: &BearerToken,
+    headers: &H,
+) -> Result<(), VerifyError> {
+    let value = match headers.lookup(headers::AUTHORIZATION) {
+        HeaderLookup::Absent => return Err(VerifyError::MissingBearerToken),
+        HeaderLookup::Repeated => return Err(VerifyError::BearerTokenMismatch),
+        HeaderLookup::One(v) => v,
+    };
+    // `Bearer` is matched case-insensitively (RFC 7235), followed by one space.
+    let presented = match value.split_at_checked(7) {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case(b"bearer ") => rest,
+        _ => return Err(VerifyError::BearerTokenMismatch),
+    };
+    if token.matches(presented) {
+        Ok(())
+    } else {
+        Err(VerifyError::BearerTokenMismatch)
+    }
+}
+
+fn unsigned_header_mismatches<H: HeaderSource + ?Sized>(
+    headers: &H,
+    signature: &SignatureHeader<'_>,
+    body: &[u8],
+) -> HeaderMismatches {
+    let mut m = HeaderMismatches::default();
+    match headers.lookup(headers::TIMESTAMP) {
+        HeaderLookup::Absent => {}
+        HeaderLookup::Repeated => m.set_timestamp(),
+        HeaderLookup::One(v) => {
+            if parse_unix(v) != Some(signature.timestamp()) {
+                m.set_timestamp();
+            }
+        }
+    }
+    let event = headers.lookup(headers::EVENT);
+    let version = headers.lookup(headers::WEBHOOK_VERSION);
+    if event == HeaderLookup::Absent && version == HeaderLookup::Absent {
+        return m;
+    }
+    // Only now look into the (verified) body, and only at its top-level fields.
+    let head = head::scan(body);
+    if differs(event, head.and_then(|h| h.event_type)) {
+        m.set_event();
+    }
+    if differs(version, head.and_then(|h| h.version)) {
+        m.set_version();
+    }
+    m
+}
+
+/// A header that is present and does not equal the signed value. When the signed
+/// value cannot be read (the body is not a JSON object), nothing is reported here:
+/// parsing the event will fail with its own error.
+fn differs(header: HeaderLookup<'_>, signed: Option<head::RawStr<'_>>) -> bool {
+    match header {
+        HeaderLookup::Absent => false,
+        HeaderLookup::Repeated => true,
+        HeaderLookup::One(v) => match signed {
+            Some(s) => s.eq_bytes(v) != Some(true),
+            None => false,
+        },
+    }
+}
+
+fn parse_unix(v: &[u8]) -> Option<i64> {
+    let v = v.trim_ascii();
+    if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    core::str::from_utf8(v).ok()?.parse().ok()
+}
