@@ -1074,7 +1074,27 @@ fn listen_with_bearer_token_and_body_limit() {
         "413 Payload Too Large\n{\"error\":\"body_too_large\"}\n"
     );
     assert_eq!(code(&out), 1);
-    drop(listen);
+    // A wrong path: 404, and listen says where deliveries go.
+    let wrong = listen.url.replace("/webhooks", "/hooks");
+    let out = run(
+        Some(SECRET),
+        &["send", "--url", &wrong, "--sample", "run.failed"],
+    );
+    assert_eq!(code(&out), 1);
+    assert_eq!(stdout(&out), "404 Not Found\n{\"error\":\"not_found\"}\n");
+    let printed = listen.interrupt();
+    assert!(
+        printed.contains(" POST /hooks -> 404 (deliveries go to POST /webhooks)\n"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(" rejected body_too_large -> 413\n"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(" rejected missing_bearer_token -> 401\n"),
+        "{printed}"
+    );
 }
 
 #[test]

@@ -17,7 +17,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use chrono::{SecondsFormat, Utc};
@@ -136,6 +136,17 @@ async fn receive(
     }
 }
 
+/// Anything but `POST --path`: 404, and a hint, since a wrong URL in the sender is
+/// the usual reason.
+#[allow(clippy::unused_async)]
+async fn not_found(method: Method, uri: Uri, path: String) -> Response {
+    let time = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+    say(&format!(
+        "{time} {method} {uri} -> 404 (deliveries go to POST {path})\n"
+    ));
+    answer(StatusCode::NOT_FOUND, r#"{"error":"not_found"}"#.to_owned())
+}
+
 /// One line per request (and the pretty-printed payload with `--print-body`).
 fn print_verdict(verdict: &Verdict, print_body: bool) {
     let time = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
@@ -250,8 +261,10 @@ pub async fn run(args: &ListenArgs) -> Result<Outcome, UsageError> {
         guard: InMemoryReplayGuard::new(REPLAY_CAPACITY),
         print_body: args.print_body,
     });
+    let path = args.path.clone();
     let app = Router::new()
         .route(&args.path, post(receive))
+        .fallback(move |method: Method, uri: Uri| not_found(method, uri, path.clone()))
         .layer(DefaultBodyLimit::max(args.max_body))
         .with_state(listener);
     let socket = tokio::net::TcpListener::bind(SocketAddr::new(args.host, args.port))

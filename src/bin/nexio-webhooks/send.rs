@@ -76,7 +76,7 @@ pub async fn run(args: &SendArgs) -> Result<Outcome, UsageError> {
     }
 
     let progress = ProgressBar::new(args.count).with_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} {per_sec} eta {eta}")
+        ProgressStyle::with_template("{bar:40} {pos}/{len} [{elapsed}] eta {eta}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let next = Arc::new(AtomicU64::new(0));
