@@ -134,6 +134,7 @@ cases!(
     oversized_chunked,
     body_limit_boundary,
     headers_checked_before_body,
+    keep_alive_after_early_rejection,
     invalid_json,
     unsupported_version,
     duplicate_with_guard,

@@ -726,6 +726,38 @@ pub async fn headers_checked_before_body(s: &Server) {
     assert!(s.seen.all().is_empty());
 }
 
+/// One keep-alive client: a request refused before its body was read must not
+/// leave that body to be parsed as the next request.
+pub async fn keep_alive_after_early_rejection(s: &Server) {
+    let client = client();
+    let send = |d: Delivery, path: &str| {
+        let mut req = client.post(s.url(path));
+        for (n, v) in d.headers() {
+            req = req.header(*n, v.as_str());
+        }
+        let req = req.body(d.body().to_vec());
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let padding = " ".repeat(8 * 1024);
+    for i in 0..3 {
+        let body = format!(r#"{{"id":"evt_keepalive_{i}","type":"x"}}{padding}"#);
+        let stale = signer()
+            .delivery(body.clone())
+            .timestamp(unix_now() - 3600)
+            .build();
+        let (status, _) = send(stale, "/small").await;
+        assert!(status == 401 || status == 413, "{status}");
+        let fresh = signer()
+            .delivery(format!(r#"{{"id":"evt_keepalive_{i}"}}"#))
+            .build();
+        assert_eq!(send(fresh, "/small").await, (200, "ok".to_owned()));
+    }
+    assert_eq!(s.seen.on("/small").len(), 3);
+}
+
 pub async fn invalid_json(s: &Server) {
     let d = signer()
         .delivery(r#"{"id":"evt_1","type":"run.completed",,"#)
