@@ -50,7 +50,17 @@
 //! ```
 //!
 //! A router whose state has no [`Receiver`] does not compile — the axum counterpart
-//! of the actix-web adapter's 500 `receiver_misconfigured`.
+//! of the actix-web adapter's 500 `receiver_misconfigured`:
+//!
+//! ```compile_fail
+//! use axum::{Router, routing::post};
+//! use nexio_webhooks::axum::NexioWebhook;
+//!
+//! async fn webhook(_hook: NexioWebhook) {}
+//!
+//! // No `.with_state(receiver)`: `Receiver: FromRef<()>` does not hold.
+//! let app: Router = Router::new().route("/webhooks", post(webhook));
+//! ```
 //!
 //! The extractor's own body limit ([`Receiver::with_body_limit`], default 1 MiB)
 //! applies; axum's `DefaultBodyLimit` layer does not.

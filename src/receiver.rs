@@ -872,4 +872,38 @@ mod tests {
             Some(-7)
         );
     }
+
+    #[test]
+    fn every_rejection_message_is_pinned() {
+        let cases = [
+            (
+                Rejection::Verify(VerifyError::SignatureMismatch),
+                "delivery not verified: no signature matches any configured secret",
+            ),
+            (
+                Rejection::PayloadTooLarge { limit: 1024 },
+                "body is larger than the 1024-byte limit",
+            ),
+            (Rejection::BodyRead, "the body could not be read"),
+            (
+                Rejection::Parse(ParseError::UnsupportedVersion),
+                "verified delivery not usable: unsupported webhook_version: expected 2026-03-22",
+            ),
+            (
+                Rejection::Misconfigured,
+                "receiver misconfigured: no nexio_webhooks::Receiver in app state",
+            ),
+            (
+                Rejection::ReplayGuard(ReplayGuardError::Full),
+                "replay guard could not answer: replay guard is full",
+            ),
+            (
+                Rejection::Duplicate,
+                "duplicate of a delivery already accepted",
+            ),
+        ];
+        for (r, message) in cases {
+            assert_eq!(r.to_string(), message);
+        }
+    }
 }
