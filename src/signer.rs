@@ -92,7 +92,6 @@ impl Signer {
 /// Unset headers default to what Nexio would send: the current time, the body's own
 /// `type` and `webhook_version` (or `2026-03-22`), and a delivery id derived from the
 /// body (so it is the same across "retries" of one body).
-#[derive(Debug)]
 #[must_use]
 pub struct DeliveryBuilder<'s> {
     signer: &'s Signer,
@@ -102,6 +101,20 @@ pub struct DeliveryBuilder<'s> {
     delivery_id: Option<String>,
     webhook_version: Option<String>,
     bearer_token: Option<String>,
+}
+
+impl core::fmt::Debug for DeliveryBuilder<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("DeliveryBuilder")
+            .field("signer", self.signer)
+            .field("body_len", &self.body.len())
+            .field("timestamp", &self.timestamp)
+            .field("event_type", &self.event_type)
+            .field("delivery_id", &self.delivery_id)
+            .field("webhook_version", &self.webhook_version)
+            .field("bearer_token", &self.bearer_token.as_ref().map(|_| ".."))
+            .finish()
+    }
 }
 
 impl DeliveryBuilder<'_> {
@@ -195,8 +208,9 @@ fn uuid_from(body: &[u8]) -> String {
 
 /// A signed test delivery: headers as Nexio sends them, and the body.
 ///
-/// It is a [`HeaderSource`], so it can be verified directly.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// It is a [`HeaderSource`], so it can be verified directly. Its `Debug` output
+/// redacts the `Authorization` value and shows the body's length only.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Delivery {
     headers: Vec<(&'static str, String)>,
     body: Vec<u8>,
@@ -267,6 +281,27 @@ impl Delivery {
     /// Splits the delivery into its headers and body.
     pub fn into_parts(self) -> (Vec<(&'static str, String)>, Vec<u8>) {
         (self.headers, self.body)
+    }
+}
+
+impl core::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| {
+                if n.eq_ignore_ascii_case("authorization") {
+                    (*n, "Bearer ..")
+                } else {
+                    (*n, v.as_str())
+                }
+            })
+            .collect();
+        f.debug_struct("Delivery")
+            .field("headers", &headers)
+            .field("body_len", &self.body.len())
+            .field("timestamp", &self.timestamp)
+            .finish()
     }
 }
 

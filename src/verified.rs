@@ -13,7 +13,10 @@ use crate::secret::KeyId;
 /// It borrows the exact bytes that were verified: [`Verified::event`] and
 /// [`Verified::json`] parse those bytes, never a second copy. Getting one is the
 /// only way to parse an event (apart from the explicit [`crate::dangerous`] module).
-#[derive(Debug, Clone)]
+///
+/// Its `Debug` output shows the body's length, not its content, so logging it does not
+/// copy payloads into logs.
+#[derive(Clone)]
 pub struct Verified<'a> {
     body: &'a [u8],
     timestamp: i64,
@@ -23,6 +26,21 @@ pub struct Verified<'a> {
     mismatches: HeaderMismatches,
     replayable_until: i64,
     version_policy: VersionPolicy,
+}
+
+impl core::fmt::Debug for Verified<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Verified")
+            .field("body_len", &self.body.len())
+            .field("timestamp", &self.timestamp)
+            .field("skew", &self.skew)
+            .field("key_id", &self.key_id)
+            .field("delivery_id", &self.delivery_id)
+            .field("mismatches", &self.mismatches)
+            .field("replayable_until", &self.replayable_until)
+            .field("version_policy", &self.version_policy)
+            .finish()
+    }
 }
 
 impl<'a> Verified<'a> {
