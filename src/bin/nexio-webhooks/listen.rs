@@ -1,29 +1,28 @@
 //! `listen`: a local receiver that verifies every delivery and prints it.
 //!
-//! It answers as CONTRACT §8 says a receiver should: 200 for a verified delivery
-//! (and for a duplicate of one already accepted), 400/401 for malformed or
-//! unauthenticated ones, 413 past the body limit, 422 for a verified but unusable
-//! payload; the body names the error class only.
+//! The verification is the library's axum integration: the [`NexioWebhook`]
+//! extractor with a [`Receiver`] in the router state (signature header, window and
+//! bearer token before the body is read; the body limit; the MAC over the exact
+//! bytes; the parse). Its [`Rejection`] is the answer, as CONTRACT §8 says: 400/401
+//! for malformed or unauthenticated deliveries, 413 past the body limit, 422 for a
+//! verified but unusable payload, the body naming the error class only.
 //!
-//! The HTTP side is axum; the decision is [`judge`], which only calls the library's
-//! core (`Verifier::verify_at`, `Verified::event`, the replay guard), so it can be
-//! replaced by the library's axum extractor without touching the printing.
+//! Deduplication is done here, after the extractor, with the library's in-memory
+//! replay guard, so a duplicate can be printed with its event (answered 200 with
+//! `{"status":"duplicate"}`, as the extractor's own guard would).
 
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::extract::{FromRef, State};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use chrono::{SecondsFormat, Utc};
-use nexio_webhooks::{
-    Event, InMemoryReplayGuard, ReplayGuard as _, ReplayStatus, Verifier, unix_now,
-};
+use nexio_webhooks::axum::NexioWebhook;
+use nexio_webhooks::{InMemoryReplayGuard, Receiver, Rejection, ReplayGuard as _, ReplayStatus};
+use std::sync::Arc;
 
 use crate::args::ListenArgs;
 use crate::fail::{Outcome, UsageError};
@@ -32,73 +31,51 @@ use crate::secrets;
 /// How many event ids the replay guard remembers (each until its replay window ends).
 const REPLAY_CAPACITY: usize = 100_000;
 
-struct Listener {
-    verifier: Verifier,
-    guard: InMemoryReplayGuard,
+#[derive(Clone)]
+struct AppState {
+    receiver: Receiver,
+    guard: Arc<InMemoryReplayGuard>,
     print_body: bool,
 }
 
-/// What the receiver decided about one request.
-#[derive(Debug)]
-enum Verdict {
-    Accepted {
-        event: Box<Event>,
-        key_id: String,
-        duplicate: bool,
-    },
-    Rejected {
-        code: &'static str,
-        status: StatusCode,
-        /// Which secret matched, when the signature verified but the payload did not
-        /// parse.
-        key_id: Option<String>,
-    },
-}
-
-impl Verdict {
-    fn rejected(code: &'static str, status: StatusCode) -> Self {
-        Self::Rejected {
-            code,
-            status,
-            key_id: None,
-        }
+impl FromRef<AppState> for Receiver {
+    fn from_ref(state: &AppState) -> Self {
+        state.receiver.clone()
     }
 }
 
-/// The receiver's decision: verify the exact bytes at `now`, parse, deduplicate.
-fn judge(listener: &Listener, headers: &HeaderMap, body: &[u8], now: i64) -> Verdict {
-    let verified = match listener.verifier.verify_at(headers, body, now) {
-        Ok(v) => v,
-        Err(e) => return Verdict::rejected(e.code(), e.status()),
-    };
-    let key_id = verified.key_id().to_string();
-    let event = match verified.event() {
-        Ok(event) => event,
-        Err(e) => {
-            return Verdict::Rejected {
-                code: e.code(),
-                status: e.status(),
-                key_id: Some(key_id),
-            };
+async fn receive(State(state): State<AppState>, hook: Result<NexioWebhook, Rejection>) -> Response {
+    let hook = match hook {
+        Ok(hook) => hook,
+        Err(rejection) => {
+            print_rejection(&rejection);
+            return rejection.into_response();
         }
     };
+    let now = state.receiver.now();
     let duplicate =
-        match listener
+        match state
             .guard
-            .check_and_record(event.id(), verified.replayable_until(), now)
+            .check_and_record(hook.event.id(), hook.info.replayable_until, now)
         {
             Ok(ReplayStatus::Fresh) => false,
             Ok(ReplayStatus::Duplicate) => true,
-            Err(e) => return Verdict::rejected(e.code(), e.status()),
+            Err(e) => {
+                let rejection = Rejection::ReplayGuard(e);
+                print_rejection(&rejection);
+                return rejection.into_response();
+            }
         };
-    Verdict::Accepted {
-        event: Box::new(event),
-        key_id,
-        duplicate,
-    }
+    print_accepted(&hook, duplicate, state.print_body);
+    let body = if duplicate {
+        r#"{"status":"duplicate"}"#
+    } else {
+        r#"{"status":"ok"}"#
+    };
+    answer(StatusCode::OK, body.to_owned())
 }
 
-/// `{"error":"<code>"}` or `{"status":"ok"|"duplicate"}`.
+/// A JSON answer.
 fn answer(status: StatusCode, json: String) -> Response {
     let mut response = (status, json).into_response();
     response.headers_mut().insert(
@@ -108,82 +85,55 @@ fn answer(status: StatusCode, json: String) -> Response {
     response
 }
 
-async fn receive(
-    State(listener): State<Arc<Listener>>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let now = unix_now();
-    let verdict = match body {
-        Ok(body) => judge(&listener, &headers, &body, now),
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            Verdict::rejected("body_too_large", StatusCode::PAYLOAD_TOO_LARGE)
-        }
-        Err(e) => Verdict::rejected("body_read_failed", e.status()),
-    };
-    print_verdict(&verdict, listener.print_body);
-    match verdict {
-        Verdict::Accepted { duplicate, .. } => answer(
-            StatusCode::OK,
-            format!(
-                r#"{{"status":"{}"}}"#,
-                if duplicate { "duplicate" } else { "ok" }
-            ),
-        ),
-        Verdict::Rejected { code, status, .. } => {
-            answer(status, format!(r#"{{"error":"{code}"}}"#))
-        }
+fn now_text() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// One line: time, verdict, event type, event id, run id, run status, key id (and
+/// the pretty-printed payload with `--print-body`).
+fn print_accepted(hook: &NexioWebhook, duplicate: bool, print_body: bool) {
+    let event = &hook.event;
+    let run = event.run();
+    let mut text = format!(
+        "{} {} {} {} run={} status={} key={}\n",
+        now_text(),
+        if duplicate { "duplicate" } else { "ok" },
+        event.event_type(),
+        event.id(),
+        run.map_or("-", |r| r.run_id.as_str()),
+        run.and_then(|r| r.status.as_ref())
+            .map_or("-", |s| s.as_str()),
+        hook.info.key_id,
+    );
+    if print_body {
+        text.push_str(&pretty_json(event.raw().get()));
+        text.push('\n');
     }
+    say(&text);
+}
+
+fn print_rejection(rejection: &Rejection) {
+    let note = match rejection {
+        Rejection::Parse(_) => " (signature verified)",
+        _ => "",
+    };
+    say(&format!(
+        "{} rejected {} -> {}{note}\n",
+        now_text(),
+        rejection.code(),
+        rejection.status().as_u16()
+    ));
 }
 
 /// Anything but `POST --path`: 404, and a hint, since a wrong URL in the sender is
 /// the usual reason.
 #[allow(clippy::unused_async)]
 async fn not_found(method: Method, uri: Uri, path: String) -> Response {
-    let time = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
     say(&format!(
-        "{time} {method} {uri} -> 404 (deliveries go to POST {path})\n"
+        "{} {method} {uri} -> 404 (deliveries go to POST {path})\n",
+        now_text()
     ));
     answer(StatusCode::NOT_FOUND, r#"{"error":"not_found"}"#.to_owned())
-}
-
-/// One line per request (and the pretty-printed payload with `--print-body`).
-fn print_verdict(verdict: &Verdict, print_body: bool) {
-    let time = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
-    let mut text = match verdict {
-        Verdict::Accepted {
-            event,
-            key_id,
-            duplicate,
-        } => {
-            let run = event.run();
-            format!(
-                "{time} {} {} {} run={} status={} key={key_id}\n",
-                if *duplicate { "duplicate" } else { "ok" },
-                event.event_type(),
-                event.id(),
-                run.map_or("-", |r| r.run_id.as_str()),
-                run.and_then(|r| r.status.as_ref())
-                    .map_or("-", |s| s.as_str()),
-            )
-        }
-        Verdict::Rejected {
-            code,
-            status,
-            key_id,
-        } => match key_id {
-            Some(key) => format!(
-                "{time} rejected {code} -> {} (signature verified, key={key})\n",
-                status.as_u16()
-            ),
-            None => format!("{time} rejected {code} -> {}\n", status.as_u16()),
-        },
-    };
-    if print_body && let Verdict::Accepted { event, .. } = verdict {
-        text.push_str(&pretty_json(event.raw().get()));
-        text.push('\n');
-    }
-    say(&text);
 }
 
 /// Re-indents valid JSON text with two spaces, keeping the keys in the order they
@@ -256,17 +206,17 @@ pub async fn run(args: &ListenArgs) -> Result<Outcome, UsageError> {
             args.path
         )));
     }
-    let listener = Arc::new(Listener {
-        verifier: secrets::verifier(&args.policy)?,
-        guard: InMemoryReplayGuard::new(REPLAY_CAPACITY),
+    let verifier = secrets::verifier(&args.policy)?;
+    let state = AppState {
+        receiver: Receiver::new(verifier).with_body_limit(args.max_body),
+        guard: Arc::new(InMemoryReplayGuard::new(REPLAY_CAPACITY)),
         print_body: args.print_body,
-    });
+    };
     let path = args.path.clone();
     let app = Router::new()
         .route(&args.path, post(receive))
         .fallback(move |method: Method, uri: Uri| not_found(method, uri, path.clone()))
-        .layer(DefaultBodyLimit::max(args.max_body))
-        .with_state(listener);
+        .with_state(state);
     let socket = tokio::net::TcpListener::bind(SocketAddr::new(args.host, args.port))
         .await
         .map_err(|e| {
