@@ -13,6 +13,7 @@
 
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{FromRef, State};
@@ -22,7 +23,6 @@ use axum::routing::post;
 use chrono::{SecondsFormat, Utc};
 use nexio_webhooks::axum::NexioWebhook;
 use nexio_webhooks::{InMemoryReplayGuard, Receiver, Rejection, ReplayGuard as _, ReplayStatus};
-use std::sync::Arc;
 
 use crate::args::ListenArgs;
 use crate::fail::{Outcome, UsageError};
