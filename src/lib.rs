@@ -20,6 +20,7 @@ mod head;
 mod header;
 mod headers;
 mod mac;
+mod receiver;
 mod replay;
 mod secret;
 mod signer;
@@ -33,10 +34,21 @@ pub mod dangerous;
 pub mod redis;
 pub mod sample;
 
+#[cfg(feature = "actix-web")]
+#[cfg_attr(docsrs, doc(cfg(feature = "actix-web")))]
+pub mod actix;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod axum;
+
 pub use error::{InvalidEventReason, MalformedReason, ParseError, VerifyError};
 pub use event::{Environment, Event, EventKind, Run, RunStatus, VersionPolicy, WEBHOOK_VERSION};
 pub use header::{MAX_HEADER_LEN, MAX_SIGNATURES, SignatureHeader, SignatureHeaderError};
 pub use headers::{HeaderLookup, HeaderSource};
+pub use receiver::{
+    AsyncReplayGuard, BodyBuffer, BoxFuture, DEFAULT_BODY_LIMIT, FromVerified, NexioWebhook,
+    REJECTION_CONTENT_TYPE, RawBody, Receiver, Rejection, ReplayKey,
+};
 pub use replay::{InMemoryReplayGuard, MAX_KEY_LEN, ReplayGuard, ReplayGuardError, ReplayStatus};
 pub use secret::{BearerToken, KeyId, MAX_BEARER_TOKEN_LEN, SECRET_PREFIX, Secret, SecretError};
 pub use signer::{Delivery, DeliveryBuilder, Signer};

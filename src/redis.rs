@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use crate::receiver::{AsyncReplayGuard, BoxFuture};
 use crate::replay::{ReplayGuardError, ReplayStatus, normalize_key};
 
 /// The default key prefix: keys are `nexio:webhook:<dedupe key>`.
@@ -203,6 +204,28 @@ impl RedisReplayGuard {
         let mut cmd = redis::cmd("DEL");
         cmd.arg(&key);
         let _ = tokio::time::timeout(self.timeout, cmd.query_async::<i64>(&mut conn)).await;
+    }
+}
+
+/// The extractors take it like the in-memory guard:
+/// `Receiver::with_replay_guard(redis_guard)`.
+impl AsyncReplayGuard for RedisReplayGuard {
+    fn check_and_record<'a>(
+        &'a self,
+        key: &'a str,
+        remember_until: i64,
+        now: i64,
+    ) -> BoxFuture<'a, Result<ReplayStatus, ReplayGuardError>> {
+        Box::pin(RedisReplayGuard::check_and_record(
+            self,
+            key,
+            remember_until,
+            now,
+        ))
+    }
+
+    fn forget<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(RedisReplayGuard::forget(self, key))
     }
 }
 

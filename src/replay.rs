@@ -102,8 +102,8 @@ impl<G: ReplayGuard + ?Sized> ReplayGuard for Arc<G> {
 /// [`ReplayGuardError::Full`] (answer 503; Nexio retries later) rather than
 /// evicting a live entry, which would let a replay of it through. Only verified
 /// deliveries reach a guard, so only real traffic can fill it: size it for your peak
-/// deliveries per `max_age` window. Several replicas need a shared guard (see the
-/// `redis` feature).
+/// deliveries per `max_age` window. Several replicas need a shared guard (the
+/// `redis` feature's `RedisReplayGuard`).
 ///
 /// ```
 /// use nexio_webhooks::{InMemoryReplayGuard, ReplayGuard, ReplayStatus};

@@ -1,0 +1,144 @@
+//! [actix-web](https://docs.rs/actix-web) 4 integration (feature `actix-web`).
+//!
+//! Register a [`Receiver`] with `app_data` — as `web::Data<Receiver>` or as a plain
+//! `Receiver` — on the app, a scope or the resource, and take [`NexioWebhook`] as a
+//! handler argument:
+//!
+//! ```no_run
+//! # #[cfg(feature = "actix-web")]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use actix_web::{App, HttpServer, web};
+//! use nexio_webhooks::{InMemoryReplayGuard, Receiver, Secret, Verifier};
+//! use nexio_webhooks::actix::NexioWebhook;
+//!
+//! async fn webhook(hook: NexioWebhook) -> &'static str {
+//!     println!("{} {}", hook.event.event_type(), hook.event.id());
+//!     "ok"
+//! }
+//!
+//! let receiver = Receiver::new(Verifier::new(Secret::new("whsec_abc123def456")?))
+//!     .with_replay_guard(InMemoryReplayGuard::new(100_000));
+//! HttpServer::new(move || {
+//!     App::new()
+//!         .app_data(web::Data::new(receiver.clone()))
+//!         .route("/webhooks", web::post().to(webhook))
+//! })
+//! .bind(("127.0.0.1", 3001))?
+//! .run()
+//! .await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Without a [`Receiver`] in `app_data`, every delivery is answered 500
+//! `receiver_misconfigured`.
+//!
+//! Also here: [`HeaderSource`] for actix-web's `HeaderMap` (which uses `http` 0.2
+//! types), so [`Verifier::verify`](crate::Verifier::verify) takes `req.headers()`
+//! directly.
+
+use core::future::Future;
+use core::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::error::PayloadError;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use futures_core::Stream;
+
+use crate::headers::{HeaderLookup, HeaderSource};
+use crate::receiver::{FromVerified, REJECTION_CONTENT_TYPE, rejected};
+
+pub use crate::receiver::{NexioWebhook, Receiver, Rejection};
+
+impl HeaderSource for HeaderMap {
+    fn lookup(&self, name: &str) -> HeaderLookup<'_> {
+        HeaderLookup::from_values(self.get_all(name).map(header::HeaderValue::as_bytes))
+    }
+}
+
+/// The receiver registered with `app_data`, plain or as `web::Data`.
+fn receiver_of(req: &HttpRequest) -> Option<Receiver> {
+    req.app_data::<Receiver>().cloned().or_else(|| {
+        req.app_data::<web::Data<Receiver>>()
+            .map(|data| data.get_ref().clone())
+    })
+}
+
+/// A valid `Content-Length`, if any.
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// Extracts a verified, parsed delivery.
+///
+/// In order: the [`Receiver`] from `app_data` (500 without one); the signature header,
+/// replay window and bearer token (before the body is read); `Content-Length`
+/// against the body limit (413 at once); the body, read chunk by chunk and abandoned
+/// at the first byte past the limit (413); the MAC over the exact bytes; the parse
+/// into `T`; the replay guard. Any failure is a [`Rejection`], which is a
+/// `ResponseError`.
+impl<T: FromVerified + 'static> FromRequest for NexioWebhook<T> {
+    type Error = Rejection;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Rejection>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let Some(receiver) = receiver_of(req) else {
+            return Box::pin(core::future::ready(Err(rejected(
+                Rejection::Misconfigured,
+                None,
+            ))));
+        };
+        let content_length = content_length(req.headers());
+        if let Err(rejection) =
+            receiver.check_head_at(req.headers(), content_length, receiver.now())
+        {
+            return Box::pin(core::future::ready(Err(rejection)));
+        }
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            let mut payload = core::pin::pin!(payload);
+            let mut buffer = receiver.body_buffer(content_length);
+            while let Some(chunk) = core::future::poll_fn(|cx| payload.as_mut().poll_next(cx)).await
+            {
+                let chunk = chunk.map_err(|e| {
+                    rejected(
+                        match e {
+                            PayloadError::Overflow => Rejection::PayloadTooLarge {
+                                limit: receiver.body_limit(),
+                            },
+                            _ => Rejection::BodyRead,
+                        },
+                        None,
+                    )
+                })?;
+                buffer.push(&chunk)?;
+            }
+            let bytes = buffer.into_vec();
+            // The clock is read again: a body trickled in slowly is judged at the time
+            // it is complete, so it cannot outlast the replay guard's memory.
+            receiver
+                .accept_at(req.headers(), &bytes, receiver.now())
+                .await
+        })
+    }
+}
+
+/// The status and `{"error":"<code>"}` body of CONTRACT §8 (`200
+/// {"status":"duplicate"}` for a duplicate).
+impl ResponseError for Rejection {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status().as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status_code())
+            .content_type(REJECTION_CONTENT_TYPE)
+            .body(self.body())
+    }
+}
