@@ -29,6 +29,9 @@ mod verified;
 mod verifier;
 
 pub mod dangerous;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 pub mod sample;
 
 #[cfg(feature = "actix-web")]

@@ -102,8 +102,8 @@ impl<G: ReplayGuard + ?Sized> ReplayGuard for Arc<G> {
 /// [`ReplayGuardError::Full`] (answer 503; Nexio retries later) rather than
 /// evicting a live entry, which would let a replay of it through. Only verified
 /// deliveries reach a guard, so only real traffic can fill it: size it for your peak
-/// deliveries per `max_age` window. Several replicas need a shared guard (see the
-/// `redis` feature).
+/// deliveries per `max_age` window. Several replicas need a shared guard (the
+/// `redis` feature's `RedisReplayGuard`).
 ///
 /// ```
 /// use nexio_webhooks::{InMemoryReplayGuard, ReplayGuard, ReplayStatus};
@@ -190,7 +190,9 @@ impl InMemoryReplayGuard {
     }
 }
 
-fn normalize(key: &str) -> Box<str> {
+/// The stored form of a dedupe key: itself, or `sha256:<hex>` when longer than
+/// [`MAX_KEY_LEN`].
+pub(crate) fn normalize_key(key: &str) -> Box<str> {
     if key.len() <= MAX_KEY_LEN {
         Box::from(key)
     } else {
@@ -207,7 +209,7 @@ impl ReplayGuard for InMemoryReplayGuard {
         remember_until: i64,
         now: i64,
     ) -> Result<ReplayStatus, ReplayGuardError> {
-        let key = normalize(key);
+        let key = normalize_key(key);
         let mut state = self.lock();
         state.purge(now);
         if let Some(&exp) = state.live.get(&key)
@@ -229,7 +231,7 @@ impl ReplayGuard for InMemoryReplayGuard {
     }
 
     fn forget(&self, key: &str) {
-        let key = normalize(key);
+        let key = normalize_key(key);
         self.lock().live.remove(&key);
     }
 }
