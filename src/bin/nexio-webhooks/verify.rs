@@ -1,0 +1,174 @@
+//! `verify`: check captured deliveries (raw HTTP request files).
+
+use std::io::{Read as _, Write as _};
+use std::path::Path;
+
+use nexio_webhooks::{Verifier, unix_now};
+use serde::Serialize;
+
+use crate::args::{VerifyArgs, VerifyFormat};
+use crate::fail::{Outcome, UsageError};
+use crate::request::{self, RequestError};
+use crate::secrets;
+
+/// Files larger than this are refused as `invalid_request` without being read
+/// further (Nexio bodies are small; a receiver's default limit is 1 MiB).
+pub const MAX_FILE: u64 = 64 * 1024 * 1024;
+
+/// The verdict on one captured delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// `None` when it verified and parsed; else the error code.
+    pub code: Option<&'static str>,
+    pub event_type: Option<String>,
+    pub event_id: Option<String>,
+    /// Which secret matched, when the signature verified (even if parsing failed).
+    pub key_id: Option<String>,
+    /// What went wrong, for humans, where the code alone does not say what to fix.
+    pub detail: Option<String>,
+    /// Unsigned headers that disagreed with the signed data (non-strict mode).
+    pub warnings: Vec<String>,
+}
+
+impl Report {
+    fn rejected(code: &'static str, detail: Option<String>) -> Self {
+        Self {
+            code: Some(code),
+            event_type: None,
+            event_id: None,
+            key_id: None,
+            detail,
+            warnings: Vec::new(),
+        }
+    }
+
+    pub fn ok(&self) -> bool {
+        self.code.is_none()
+    }
+}
+
+/// Verifies and parses one raw HTTP request at `now`.
+pub fn check(verifier: &Verifier, raw: &[u8], now: i64) -> Report {
+    let req = match request::parse(raw) {
+        Ok(req) => req,
+        Err(e) => return Report::rejected(RequestError::CODE, Some(e.to_string())),
+    };
+    let verified = match verifier.verify_at(&req.headers, req.body, now) {
+        Ok(v) => v,
+        Err(e) => return Report::rejected(e.code(), None),
+    };
+    let warnings = verified
+        .mismatches()
+        .errors()
+        .map(|e| format!("{e} (rejected with --strict)"))
+        .collect();
+    let key_id = Some(verified.key_id().to_string());
+    match verified.event() {
+        Ok(event) => Report {
+            code: None,
+            event_type: Some(event.event_type().to_owned()),
+            event_id: Some(event.id().to_owned()),
+            key_id,
+            detail: None,
+            warnings,
+        },
+        Err(e) => Report {
+            key_id,
+            warnings,
+            ..Report::rejected(e.code(), Some(format!("signature verified, but: {e}")))
+        },
+    }
+}
+
+#[derive(Serialize)]
+struct JsonLine<'a> {
+    file: &'a str,
+    ok: bool,
+    code: Option<&'a str>,
+    event_type: Option<&'a str>,
+    event_id: Option<&'a str>,
+    key_id: Option<&'a str>,
+}
+
+fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    if path == Path::new("-") {
+        std::io::stdin()
+            .lock()
+            .take(MAX_FILE.saturating_add(1))
+            .read_to_end(&mut bytes)?;
+    } else {
+        std::fs::File::open(path)?
+            .take(MAX_FILE.saturating_add(1))
+            .read_to_end(&mut bytes)?;
+    }
+    Ok(bytes)
+}
+
+pub fn run(args: &VerifyArgs) -> Result<Outcome, UsageError> {
+    let verifier = secrets::verifier(&args.policy)?;
+    let now = args.now.unwrap_or_else(unix_now);
+    let mut outcome = Outcome::Success;
+    let mut unreadable = 0usize;
+    let mut stdout = std::io::stdout().lock();
+    for path in &args.files {
+        let name = path.to_string_lossy();
+        let bytes = match read_file(path) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                eprintln!("error: cannot read {name}: {e}");
+                unreadable = unreadable.saturating_add(1);
+                continue;
+            }
+        };
+        let report = if u64::try_from(bytes.len()).map_or(true, |n| n > MAX_FILE) {
+            Report::rejected(
+                RequestError::CODE,
+                Some(format!("the file is larger than {MAX_FILE} bytes")),
+            )
+        } else {
+            check(&verifier, &bytes, now)
+        };
+        if !report.ok() {
+            outcome = Outcome::Rejected;
+        }
+        for warning in &report.warnings {
+            eprintln!("warning: {name}: {warning}");
+        }
+        if let Some(detail) = &report.detail {
+            eprintln!("{name}: {detail}");
+        }
+        let line = match args.format {
+            VerifyFormat::Text => match (&report.code, &report.event_type, &report.event_id) {
+                (None, Some(t), Some(id)) => format!(
+                    "{name}: ok {t} {id} key={}",
+                    report.key_id.as_deref().unwrap_or("-")
+                ),
+                (code, _, _) => format!("{name}: rejected {}", code.unwrap_or("unknown")),
+            },
+            VerifyFormat::Json => serde_json::to_string(&JsonLine {
+                file: &name,
+                ok: report.ok(),
+                code: report.code,
+                event_type: report.event_type.as_deref(),
+                event_id: report.event_id.as_deref(),
+                key_id: report.key_id.as_deref(),
+            })
+            .map_err(|e| UsageError::new(format!("cannot write JSON: {e}")))?,
+        };
+        if let Err(e) = writeln!(stdout, "{line}") {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                break;
+            }
+            return Err(UsageError::new(format!("cannot write to stdout: {e}")));
+        }
+    }
+    let _ = stdout.flush();
+    if unreadable > 0 {
+        return Err(UsageError::new(format!(
+            "{unreadable} of {} file(s) could not be read",
+            args.files.len()
+        )));
+    }
+    Ok(outcome)
+}
