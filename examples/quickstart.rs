@@ -4,12 +4,17 @@
 //!
 //! Run: `cargo run --example quickstart`
 
+use std::io::Write as _;
+
 use nexio_webhooks::{Secret, Signer, Verifier, sample};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The endpoint's signing secret, exactly as Nexio returns it.
     let secret = Secret::new("whsec_abc123def456")?;
     let verifier = Verifier::new(secret.clone());
+    // Write through a handle so a closed pipe (`| head`) ends the program with an
+    // error instead of a panic.
+    let mut out = std::io::stdout().lock();
 
     // What Nexio would send at 2026-03-22T12:00:00Z.
     let t = 1_774_180_800;
@@ -21,7 +26,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let verified = verifier.verify_at(&delivery, delivery.body(), t + 2)?;
         let event = verified.event()?;
         let run = event.run().ok_or("run events carry a run")?;
-        println!(
+        writeln!(
+            out,
             "ok   {} {} run={} status={} key={} skew={}s dedupe_key={}",
             event.event_type(),
             event.id(),
@@ -30,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             verified.key_id(),
             verified.skew(),
             verified.dedupe_key()?,
-        );
+        )?;
     }
 
     // What bad deliveries get back: a typed error with a code and an HTTP status.
