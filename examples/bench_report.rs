@@ -12,6 +12,15 @@
 //! `estimates.json` beside it (for the median, in nanoseconds). Ratios, not absolute
 //! times: on a shared machine the absolute figures are noise, the ratios of one run
 //! much less so.
+//!
+//! On a busy machine, repeat the run under saved baselines and pass their names:
+//! each function then counts with the lowest of its medians across the runs (other
+//! load only ever adds time), so one unlucky stretch does not skew a ratio.
+//!
+//! ```sh
+//! for r in r1 r2 r3; do cargo bench --bench verify -- --warm-up-time 1 --measurement-time 3 --save-baseline $r; done
+//! cargo run --example bench_report -- --baselines r1,r2,r3
+//! ```
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,9 +32,10 @@ use serde_json::Value;
 type Medians = BTreeMap<String, BTreeMap<String, f64>>;
 
 /// The order rows appear in within a group; other functions follow alphabetically.
-const ORDER: [&str; 11] = [
+const ORDER: [&str; 12] = [
     "hmac_floor",
     "nexio",
+    "nexio_signature_only",
     "nexio_typed",
     "naive",
     "stripe",
@@ -40,11 +50,26 @@ const ORDER: [&str; 11] = [
 const SIZES: [&str; 5] = ["256B", "1KiB", "16KiB", "256KiB", "1MiB"];
 
 fn main() -> ExitCode {
-    let dir = std::env::args_os()
-        .nth(1)
-        .map_or_else(|| PathBuf::from("target/criterion"), PathBuf::from);
+    let mut dir = PathBuf::from("target/criterion");
+    let mut baselines = vec!["new".to_owned()];
+    let mut args = std::env::args_os().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--baselines" {
+            let Some(list) = args.next() else {
+                eprintln!("bench_report: --baselines needs a comma-separated list");
+                return ExitCode::FAILURE;
+            };
+            baselines = list
+                .to_string_lossy()
+                .split(',')
+                .map(str::to_owned)
+                .collect();
+        } else {
+            dir = PathBuf::from(arg);
+        }
+    }
     let mut medians = Medians::new();
-    if let Err(e) = collect(&dir, &mut medians) {
+    if let Err(e) = collect(&dir, &baselines, &mut medians) {
         eprintln!("bench_report: reading {}: {e}", dir.display());
         return ExitCode::FAILURE;
     }
@@ -55,24 +80,42 @@ fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
+    println!(
+        "Median of each function / median of `hmac_floor` in the same group ({}).\n",
+        if baselines.len() > 1 {
+            format!("lowest median over baselines {}", baselines.join(", "))
+        } else {
+            format!("baseline `{}`", baselines.join(""))
+        }
+    );
     print_groups(&medians);
     print_targets(&medians);
     ExitCode::SUCCESS
 }
 
-/// Walks `dir` for `new/benchmark.json` + `new/estimates.json` pairs.
-fn collect(dir: &Path, out: &mut Medians) -> std::io::Result<()> {
+/// Walks `dir` for `<baseline>/benchmark.json` + `<baseline>/estimates.json` pairs,
+/// keeping each function's lowest median across the baselines.
+fn collect(dir: &Path, baselines: &[String], out: &mut Medians) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if !path.is_dir() {
             continue;
         }
-        if path.file_name().is_some_and(|n| n == "new") {
+        let is_baseline = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| baselines.iter().any(|b| b == n));
+        if is_baseline {
             if let Some((group, function, median)) = read_result(&path) {
-                out.entry(group).or_default().insert(function, median);
+                let slot = out
+                    .entry(group)
+                    .or_default()
+                    .entry(function)
+                    .or_insert(f64::INFINITY);
+                *slot = slot.min(median);
             }
         } else {
-            collect(&path, out)?;
+            collect(&path, baselines, out)?;
         }
     }
     Ok(())
