@@ -89,6 +89,7 @@ fn main() -> ExitCode {
         }
     );
     print_groups(&medians);
+    print_matrices(&medians);
     print_targets(&medians);
     ExitCode::SUCCESS
 }
@@ -172,6 +173,43 @@ fn print_groups(medians: &Medians) {
                 _ => "–".to_owned(),
             };
             println!("| `{name}` | {ratio} |");
+        }
+        println!();
+    }
+}
+
+/// The same ratios, one table per kind of group with a column per size (the form
+/// the README shows).
+fn print_matrices(medians: &Medians) {
+    for kind in ["verify", "sign", "reject", "event"] {
+        let sizes: Vec<&str> = SIZES
+            .iter()
+            .copied()
+            .filter(|size| medians.contains_key(&format!("{kind}/{size}")))
+            .collect();
+        if sizes.is_empty() {
+            continue;
+        }
+        let mut functions: Vec<&String> = sizes
+            .iter()
+            .filter_map(|size| medians.get(&format!("{kind}/{size}")))
+            .flat_map(|fs| fs.keys())
+            .collect();
+        functions.sort_by_key(|f| function_key(f));
+        functions.dedup();
+        println!("### {kind}/<size>: median / hmac_floor\n");
+        println!("| function | {} |", sizes.join(" | "));
+        println!("| --- |{}", " ---: |".repeat(sizes.len()));
+        for function in functions {
+            let cells: Vec<String> = sizes
+                .iter()
+                .map(|size| {
+                    let g = format!("{kind}/{size}");
+                    ratio(medians, (&g, function), (&g, "hmac_floor"))
+                        .map_or_else(|| "–".to_owned(), |r| format!("{r:.2}"))
+                })
+                .collect();
+            println!("| `{function}` | {} |", cells.join(" | "));
         }
         println!();
     }
