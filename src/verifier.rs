@@ -367,7 +367,9 @@ fn unsigned_header_mismatches<H: HeaderSource + ?Sized>(
         HeaderLookup::Absent => {}
         HeaderLookup::Repeated => m.set_timestamp(),
         HeaderLookup::One(v) => {
-            if parse_unix(v) != Some(signature.timestamp()) {
+            // Nexio sends the same digits as `t=`: compare bytes first, parse only
+            // when they differ (leading zeros or spaces may still be equal).
+            if v != signature.timestamp_text() && parse_unix(v) != Some(signature.timestamp()) {
                 m.set_timestamp();
             }
         }
