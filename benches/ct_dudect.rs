@@ -1,5 +1,5 @@
 //! Statistical constant-time check with dudect (Welch's t-test on timing
-//! distributions of two input classes): `cargo bench --bench ct_dudect`.
+//! distributions of two input classes): `cargo bench --bench ct_dudect [FILTER]`.
 //!
 //! Each bench takes 1,200,000 samples (dudect reports the n of the cropped test with the largest |t|, so about a million). |t| < 4.5 means no timing difference between
 //! the classes was detected. `leaky_compare` is a deliberately early-exit comparison
@@ -14,8 +14,9 @@
     missing_docs
 )]
 
+use dudect_bencher::ctbench::{BenchMetadata, BenchName, BenchOpts, run_benches_console};
 use dudect_bencher::rand::RngExt;
-use dudect_bencher::{BenchRng, Class, CtRunner, ctbench_main};
+use dudect_bencher::{BenchRng, Class, CtRunner};
 use nexio_webhooks::{BearerToken, Secret, Signer, Verifier, sample};
 
 const T: i64 = 1_774_180_800;
@@ -144,4 +145,24 @@ fn leaky_compare(runner: &mut CtRunner, rng: &mut BenchRng) {
     }
 }
 
-ctbench_main!(signature_position, bearer_token, leaky_compare);
+/// `ctbench_main!` would hand the arguments to clap, which refuses the `--bench` that
+/// `cargo bench` passes; this main ignores flags and takes a bare word as a filter.
+fn main() {
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let bench = |name, benchfn| BenchMetadata {
+        name: BenchName(name),
+        seed: None,
+        benchfn,
+    };
+    let benches = vec![
+        bench("signature_position", signature_position),
+        bench("bearer_token", bearer_token),
+        bench("leaky_compare", leaky_compare),
+    ];
+    let opts = BenchOpts {
+        continuous: false,
+        filter,
+        file_out: None,
+    };
+    run_benches_console(opts, benches).unwrap();
+}
