@@ -3,7 +3,7 @@
 
 Every expected signature is computed here, independently of the crate, with Python's
 hmac module (HMAC-SHA256 over b"<t>." + body, key = the UTF-8 bytes of the whole
-secret). Run `python3 tests/data/gen_adversarial.py` to regenerate; the output is
+secret). Run `python3 tests/data/gen_adversarial.py [OUT]` to regenerate; the output is
 deterministic, and .ci/run checks the committed file is what this script writes.
 
 Case fields (see tests/common/adversarial.rs for the loader):
@@ -571,7 +571,9 @@ out = {
               "See the script's docstring for the fields."),
     "cases": cases,
 }
-path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "adversarial.json")
+import sys
+path = (sys.argv[1] if len(sys.argv) > 1
+        else os.path.join(os.path.dirname(os.path.abspath(__file__)), "adversarial.json"))
 with open(path, "w") as f:
     json.dump(out, f, indent=1, ensure_ascii=True)
     f.write("\n")
