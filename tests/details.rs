@@ -157,3 +157,30 @@ fn delivery_ids_are_rfc4122_version_4_shaped() {
         assert!(b"89ab".contains(&id[19]), "variant nibble in {id:?}");
     }
 }
+
+#[test]
+fn delivery_accessors_and_parts() {
+    let signer = Signer::new(Secret::new("whsec_abc123def456").unwrap());
+    let d = signer
+        .delivery(sample::RUN_FAILED)
+        .timestamp(1_774_180_800)
+        .build();
+    assert_eq!(d.timestamp(), 1_774_180_800);
+    let headers = d.headers().to_vec();
+    let (parts_headers, body) = d.into_parts();
+    assert_eq!(parts_headers, headers);
+    assert_eq!(body, sample::RUN_FAILED.as_bytes());
+}
+
+#[test]
+fn tolerance_getters() {
+    use std::time::Duration;
+    let t = nexio_webhooks::Tolerance::default()
+        .with_max_age(Duration::from_secs(42))
+        .with_max_future(Duration::from_secs(7));
+    assert_eq!(t.max_age(), Duration::from_secs(42));
+    assert_eq!(t.max_future(), Duration::from_secs(7));
+    let v =
+        nexio_webhooks::Verifier::new(Secret::new("whsec_abc123def456").unwrap()).with_tolerance(t);
+    assert_eq!(v.tolerance().max_age(), Duration::from_secs(42));
+}
