@@ -184,3 +184,69 @@ fn tolerance_getters() {
         nexio_webhooks::Verifier::new(Secret::new("whsec_abc123def456").unwrap()).with_tolerance(t);
     assert_eq!(v.tolerance().max_age(), Duration::from_secs(42));
 }
+
+#[test]
+fn verified_metadata_and_each_mismatch_flag() {
+    use nexio_webhooks::Verifier;
+    const T: i64 = 1_774_180_800;
+    let secret = Secret::new("whsec_abc123def456").unwrap();
+    let v = Verifier::new(secret.clone()).with_max_age(std::time::Duration::from_secs(60));
+    let d = Signer::new(secret)
+        .delivery(sample::RUN_COMPLETED)
+        .timestamp(T)
+        .build();
+    let ok = v.verify_at(&d, d.body(), T + 5).unwrap();
+    assert_eq!(ok.replayable_until(), T + 60);
+    assert!(ok.mismatches().is_empty());
+    let info = ok.info();
+    assert_eq!(
+        (info.timestamp, info.skew, info.replayable_until),
+        (T, 5, T + 60)
+    );
+    assert_eq!(info.key_id, ok.key_id());
+    assert_eq!(info.delivery_id.as_deref(), d.header("X-Nexio-Delivery"));
+
+    let replace = |name: &str, value: &str| -> Vec<(String, String)> {
+        d.headers()
+            .iter()
+            .map(|(n, v)| {
+                let v = if n.eq_ignore_ascii_case(name) {
+                    value.to_owned()
+                } else {
+                    v.clone()
+                };
+                (n.to_string(), v)
+            })
+            .collect()
+    };
+    for (name, value, flags) in [
+        ("X-Nexio-Timestamp", "1", (true, false, false)),
+        ("X-Nexio-Event", "run.failed", (false, true, false)),
+        (
+            "X-Nexio-Webhook-Version",
+            "2000-01-01",
+            (false, false, true),
+        ),
+    ] {
+        let h = replace(name, value);
+        let m = v.verify_at(&h, d.body(), T).unwrap().mismatches();
+        assert!(!m.is_empty(), "{name}");
+        assert_eq!((m.timestamp(), m.event(), m.version()), flags, "{name}");
+    }
+}
+
+#[test]
+fn verifier_debug_shows_configuration_but_no_secret() {
+    use nexio_webhooks::Verifier;
+    let secret = Secret::new("whsec_abc123def456").unwrap();
+    let id = secret.key_id();
+    let v = Verifier::new(secret)
+        .with_bearer_token(BearerToken::new("tok").unwrap())
+        .with_strict(true);
+    assert_eq!(
+        format!("{v:?}"),
+        format!(
+            "Verifier {{ keys: [({id:?}, None)], tolerance: Tolerance {{ max_age: 300, max_future: 300 }}, bearer_token: true, strict: true, version_policy: Exact }}"
+        )
+    );
+}

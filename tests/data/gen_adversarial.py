@@ -310,6 +310,14 @@ case("X-Nexio-Timestamp differs, strict", "contract §4", "timestamp_header_mism
      full_headers(sig(), t=T + 1), strict=True)
 case("X-Nexio-Timestamp not a number, strict", "contract §4", "timestamp_header_mismatch",
      full_headers(sig(), t="soon"), strict=True)
+case("X-Nexio-Timestamp with plus sign, strict", "contract §4 (digits only)", "timestamp_header_mismatch",
+     full_headers(sig(), t="+%d" % T), strict=True)
+case("X-Nexio-Timestamp of 19 zero-padded digits, strict", "bound: unsigned timestamp length at the limit",
+     "accept", full_headers(sig(), t="%019d" % T), strict=True, expect_key=0)
+case("X-Nexio-Timestamp of 20 zero-padded digits, strict", "bound: unsigned timestamp length one past",
+     "timestamp_header_mismatch", full_headers(sig(), t="%020d" % T), strict=True)
+case("X-Nexio-Timestamp repeated, strict", "contract §4", "timestamp_header_mismatch",
+     full_headers(sig(), extra=[["X-Nexio-Timestamp", str(T)]]), strict=True)
 case("X-Nexio-Timestamp equal with spaces, strict", "contract §4", "accept",
      full_headers(sig(), t=" %d " % T), strict=True, expect_key=0, http=False)
 case("clock before 1970", vc + "negative now", "timestamp_too_new", S(sig()), now=-1)
@@ -490,6 +498,8 @@ bearer_case("bearer: token case changed", "Bearer TOK-123", "bearer_token_mismat
 bearer_case("bearer: double space", "Bearer  " + TOKEN, "bearer_token_mismatch")
 bearer_case("bearer: trailing space", "Bearer " + TOKEN + " ", "bearer_token_mismatch", http=False)
 bearer_case("bearer: no scheme", TOKEN, "bearer_token_mismatch")
+bearer_case("bearer: another 7-character scheme", "Digest " + TOKEN, "bearer_token_mismatch")
+bearer_case("bearer: scheme without space", "Bearer:" + TOKEN, "bearer_token_mismatch")
 bearer_case("bearer: Basic scheme", "Basic dG9rLTEyMw==", "bearer_token_mismatch")
 bearer_case("bearer: repeated header", "Bearer " + TOKEN, "bearer_token_mismatch",
             headers=S(sig()) + [["Authorization", "Bearer " + TOKEN]])
@@ -530,6 +540,13 @@ case("X-Nexio-Event differs, non-strict", "contract §7", "accept",
      full_headers(sig(), event="run.failed"), expect_key=0, expect_mismatches=["event"])
 case("X-Nexio-Event differs, strict", "contract §7", "event_header_mismatch",
      full_headers(sig(), event="run.failed"), strict=True)
+case("X-Nexio-Event differs, no version header, strict", "contract §7", "event_header_mismatch",
+     S(sig()) + [["X-Nexio-Event", "run.failed"]], strict=True)
+case("X-Nexio-Webhook-Version differs, no event header, strict", "contract §7", "version_header_mismatch",
+     S(sig()) + [["X-Nexio-Webhook-Version", "2025-01-01"]], strict=True)
+case("X-Nexio-Event on a non-JSON body, strict", "contract §7 (nothing signed to compare)", "accept",
+     S(sig(body="not json")) + [["X-Nexio-Event", "run.completed"]], body="not json", strict=True,
+     expect_key=0, expect_event="invalid_json")
 case("X-Nexio-Event repeated, strict", "contract §7", "event_header_mismatch",
      full_headers(sig(), extra=[["X-Nexio-Event", "run.completed"]]), strict=True)
 case("X-Nexio-Webhook-Version differs, strict", "contract §7", "version_header_mismatch",
