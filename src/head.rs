@@ -234,6 +234,33 @@ mod tests {
     }
 
     #[test]
+    fn strings_refuse_control_characters_but_not_spaces() {
+        let h = scan(br#"{"id":"a b","type":"~"}"#).unwrap();
+        assert_eq!(field(&h.id).as_deref(), Some("a b"));
+        assert_eq!(field(&h.event_type).as_deref(), Some("~"));
+        for c in [0x00u8, 0x01, 0x0a, 0x1f] {
+            let body = [br#"{"id":"a"#.as_slice(), &[c], br#"b"}"#].concat();
+            assert!(scan(&body).is_none(), "control {c:#x}");
+        }
+    }
+
+    #[test]
+    fn nesting_limit_is_exact() {
+        let at = format!(
+            "{{\"a\":{}{}}}",
+            "[".repeat(MAX_DEPTH),
+            "]".repeat(MAX_DEPTH)
+        );
+        assert!(scan(at.as_bytes()).is_some());
+        let past = format!(
+            "{{\"a\":{}{}}}",
+            "[".repeat(MAX_DEPTH + 1),
+            "]".repeat(MAX_DEPTH + 1)
+        );
+        assert!(scan(past.as_bytes()).is_none());
+    }
+
+    #[test]
     fn not_an_object_or_ambiguous() {
         assert!(scan(b"").is_none());
         assert!(scan(b"[1]").is_none());

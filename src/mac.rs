@@ -140,6 +140,20 @@ mod tests {
     }
 
     #[test]
+    fn hex_decoder_refuses_a_pair_with_both_digits_invalid() {
+        // Both digits of one pair invalid must not cancel out (mutation testing found
+        // that a `^` here would go unnoticed by the single-bad-digit tests).
+        for bad in [b"zz", b"g!", b"  ", b"\xff\x00"] {
+            for pair in [0, 15, 31] {
+                let mut input = [b'0'; 64];
+                input[pair * 2] = bad[0];
+                input[pair * 2 + 1] = bad[1];
+                assert_eq!(decode_hex_32(&input), None, "{bad:?} at pair {pair}");
+            }
+        }
+    }
+
+    #[test]
     fn hex_decoder_length_rules() {
         assert!(decode_hex_32(&[b'a'; 64]).is_some());
         assert!(decode_hex_32(&[b'a'; 63]).is_none());

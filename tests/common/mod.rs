@@ -14,6 +14,10 @@
     clippy::arithmetic_side_effects
 )]
 
+/// The adversarial catalogue (issue 5): loader and runner shared by the core, adapter
+/// and CLI runners.
+pub mod adversarial;
+
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
