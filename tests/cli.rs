@@ -504,6 +504,12 @@ fn secrets_from_env_and_from_files() {
             "NEXIO_WEBHOOK_SECRET, secret 2: invalid secret: it contains a line break",
         ),
         (
+            // No trimming around the commas: surrounding whitespace is refused
+            // (CONTRACT §2), as in the library.
+            format!("{SECRET}, whsec_do_not_print_me"),
+            "NEXIO_WEBHOOK_SECRET, secret 2: invalid secret: it has leading or trailing whitespace",
+        ),
+        (
             format!("{SECRET},"),
             "NEXIO_WEBHOOK_SECRET, secret 2: invalid secret: it is empty",
         ),

@@ -46,10 +46,10 @@ fn from_env(name: &str) -> Result<Vec<Secret>, UsageError> {
             )));
         }
     };
-    // Spaces and tabs around the commas are list syntax, not part of a secret.
+    // Only the comma separates: a space around an item is refused like any secret
+    // with surrounding whitespace (CONTRACT §2), not silently trimmed.
     value
         .split(',')
-        .map(|item| item.trim_matches([' ', '\t']))
         .enumerate()
         .map(|(i, item)| {
             Secret::new(item).map_err(|e| {
