@@ -561,7 +561,7 @@ fn rotation_with_two_secrets() {
     let new = "whsec_new_Zt9mQ2vX8pL4";
     let old = "whsec_old_Rk3sT7uW1yB5";
     // Signed during the overlap: one v1 per secret.
-    let both = sign_http(&format!("{new}, {old}"), &["--sample", "run.completed"]);
+    let both = sign_http(&format!("{new},{old}"), &["--sample", "run.completed"]);
     let text = String::from_utf8_lossy(&both);
     let sig = text
         .lines()
