@@ -81,12 +81,16 @@ fn signature_position(runner: &mut CtRunner, rng: &mut BenchRng) {
     let verifier = Verifier::new(Secret::new("whsec_abc123def456").unwrap());
     let body = sample::RUN_COMPLETED.as_bytes();
     let (left, right) = signature_inputs(rng);
+    // Every measurement reads its input from the same buffer: the two classes' pools
+    // live at different addresses, and cache placement must not pass for a leak.
+    let mut buf = [0u8; 128];
     for (class, i) in classes(rng) {
         let header = match class {
-            Class::Left => left[i].as_str(),
-            Class::Right => right[i].as_str(),
+            Class::Left => left[i].as_bytes(),
+            Class::Right => right[i].as_bytes(),
         };
-        let headers = [("x-nexio-signature", header)];
+        buf[..header.len()].copy_from_slice(header);
+        let headers = [("x-nexio-signature", &buf[..header.len()])];
         runner.run_one(class, || verifier.verify_at(&headers, body, T).is_ok());
     }
 }
@@ -113,12 +117,17 @@ fn bearer_token(runner: &mut CtRunner, rng: &mut BenchRng) {
         left.push(one(TOKEN.len() - 1));
         right.push(one(0));
     }
+    let mut buf = [0u8; 128];
     for (class, i) in classes(rng) {
         let auth = match class {
-            Class::Left => left[i].as_str(),
-            Class::Right => right[i].as_str(),
+            Class::Left => left[i].as_bytes(),
+            Class::Right => right[i].as_bytes(),
         };
-        let headers = [("x-nexio-signature", sig.as_str()), ("authorization", auth)];
+        buf[..auth.len()].copy_from_slice(auth);
+        let headers = [
+            ("x-nexio-signature", sig.as_bytes()),
+            ("authorization", &buf[..auth.len()]),
+        ];
         runner.run_one(class, || verifier.verify_at(&headers, body, T).is_ok());
     }
 }
@@ -140,11 +149,14 @@ fn leaky_compare(runner: &mut CtRunner, rng: &mut BenchRng) {
         }
         true
     }
+    let mut buf = [0u8; 128];
     for (class, i) in classes(rng) {
         let header = match class {
             Class::Left => left[i].as_bytes(),
             Class::Right => right[i].as_bytes(),
         };
+        buf[..header.len()].copy_from_slice(header);
+        let header = &buf[..header.len()];
         runner.run_one(class, || {
             early_exit_eq(
                 std::hint::black_box(header),
