@@ -6,13 +6,12 @@ use std::time::Duration;
 
 use crate::error::{MalformedReason, VerifyError};
 use crate::event::VersionPolicy;
-use crate::head;
 use crate::header::SignatureHeader;
 use crate::headers::{self, HeaderLookup, HeaderSource};
 use crate::mac::{PreparedKey, matches_any};
 use crate::secret::{BearerToken, KeyId, Secret};
 use crate::time::{Tolerance, WindowError, unix_now};
-use crate::verified::{HeaderMismatches, Verified};
+use crate::verified::{HeaderMismatches, UnsignedHeaders, Verified};
 
 /// Verifies Nexio deliveries for one endpoint.
 ///
@@ -208,7 +207,10 @@ impl Verifier {
     /// replay window, the bearer token if one is configured, the HMAC of `t.body`
     /// against every `v1`, then the unsigned headers (`X-Nexio-Timestamp`,
     /// `X-Nexio-Event`, `X-Nexio-Webhook-Version`) against the signed data: reported
-    /// in [`Verified::mismatches`], or rejected in strict mode.
+    /// in [`Verified::mismatches`], or rejected in strict mode. Outside strict mode the
+    /// event and version headers are compared with the body only when
+    /// [`Verified::mismatches`] (or [`Verified::info`]) is called, so verification
+    /// itself never looks into the body beyond hashing it.
     ///
     /// Allocates nothing.
     pub fn verify_at<'a, H: HeaderSource + ?Sized>(
@@ -219,11 +221,14 @@ impl Verifier {
     ) -> Result<Verified<'a>, VerifyError> {
         let (signature, skew) = self.check_headers_inner(headers, now)?;
         let key_id = self.check_mac(&signature, body, now)?;
-        let mismatches = unsigned_header_mismatches(headers, &signature, body);
-        if self.inner.strict
-            && let Some(e) = mismatches.first_error()
-        {
-            return Err(e);
+        let mut unsigned = unsigned_headers(headers, &signature);
+        if self.inner.strict {
+            // Strict mode rejects on any mismatch, so it compares with the body now;
+            // non-strict mode only reports, when `Verified::mismatches` is asked.
+            if let Some(e) = unsigned.resolve(body).first_error() {
+                return Err(e);
+            }
+            unsigned = UnsignedHeaders::NONE;
         }
         let delivery_id = match headers.lookup(headers::DELIVERY) {
             HeaderLookup::One(v) => core::str::from_utf8(v).ok(),
@@ -235,7 +240,7 @@ impl Verifier {
             skew,
             key_id,
             delivery_id,
-            mismatches,
+            unsigned,
             self.inner.tolerance.replayable_until(signature.timestamp()),
             self.inner.version_policy,
         ))
@@ -329,7 +334,7 @@ impl Verifier {
             skew,
             key_id,
             None,
-            HeaderMismatches::default(),
+            UnsignedHeaders::NONE,
             self.inner.tolerance.replayable_until(signature.timestamp()),
             self.inner.version_policy,
         ))
@@ -357,50 +362,28 @@ fn check_bearer<H: HeaderSource + ?Sized>(
     }
 }
 
-fn unsigned_header_mismatches<H: HeaderSource + ?Sized>(
-    headers: &H,
+/// `X-Nexio-Timestamp` checked against `t=` (bytes, cheap); `X-Nexio-Event` and
+/// `X-Nexio-Webhook-Version` kept for comparison with the body when asked.
+fn unsigned_headers<'h, H: HeaderSource + ?Sized>(
+    headers: &'h H,
     signature: &SignatureHeader<'_>,
-    body: &[u8],
-) -> HeaderMismatches {
-    let mut m = HeaderMismatches::default();
+) -> UnsignedHeaders<'h> {
+    let mut known = HeaderMismatches::default();
     match headers.lookup(headers::TIMESTAMP) {
         HeaderLookup::Absent => {}
-        HeaderLookup::Repeated => m.set_timestamp(),
+        HeaderLookup::Repeated => known.set_timestamp(),
         HeaderLookup::One(v) => {
             // Nexio sends the same digits as `t=`: compare bytes first, parse only
             // when they differ (leading zeros or spaces may still be equal).
             if v != signature.timestamp_text() && parse_unix(v) != Some(signature.timestamp()) {
-                m.set_timestamp();
+                known.set_timestamp();
             }
         }
     }
-    let event = headers.lookup(headers::EVENT);
-    let version = headers.lookup(headers::WEBHOOK_VERSION);
-    if event == HeaderLookup::Absent && version == HeaderLookup::Absent {
-        return m;
-    }
-    // Only now look into the (verified) body, and only at its top-level fields.
-    let head = head::scan(body);
-    if differs(event, head.and_then(|h| h.event_type)) {
-        m.set_event();
-    }
-    if differs(version, head.and_then(|h| h.version)) {
-        m.set_version();
-    }
-    m
-}
-
-/// A header that is present and does not equal the signed value. When the signed
-/// value cannot be read (the body is not a JSON object), nothing is reported here:
-/// parsing the event will fail with its own error.
-fn differs(header: HeaderLookup<'_>, signed: Option<head::RawStr<'_>>) -> bool {
-    match header {
-        HeaderLookup::Absent => false,
-        HeaderLookup::Repeated => true,
-        HeaderLookup::One(v) => match signed {
-            Some(s) => s.eq_bytes(v) != Some(true),
-            None => false,
-        },
+    UnsignedHeaders {
+        known,
+        event: headers.lookup(headers::EVENT),
+        version: headers.lookup(headers::WEBHOOK_VERSION),
     }
 }
 
