@@ -47,6 +47,12 @@ pub struct SignatureHeader<'a> {
 
 impl<'a> SignatureHeader<'a> {
     /// Tokenizes a header value. See the type's documentation for the grammar.
+    ///
+    /// One forward pass over the value. An element of the canonical shape
+    /// `v1=<64 hex digits>` followed by `,` or the end is taken without searching for
+    /// its end (hex digits contain no `,`, space or tab, so the general rule would
+    /// read the same digest); anything else goes through the general element rule.
+    #[inline]
     pub fn parse(value: &'a [u8]) -> Result<Self, SignatureHeaderError> {
         if value.len() > MAX_HEADER_LEN {
             return Err(SignatureHeaderError::TooLarge);
@@ -54,52 +60,91 @@ impl<'a> SignatureHeader<'a> {
         if value.iter().all(|&b| b == b' ' || b == b'\t') {
             return Err(SignatureHeaderError::Empty);
         }
-        let mut timestamp: Option<(i64, &'a [u8])> = None;
-        let mut digests = [[0u8; DIGEST_LEN]; MAX_SIGNATURES];
-        let mut valid = 0usize;
-        let mut entries = 0usize;
-        for element in value.split(|&b| b == b',') {
+        // Built in place: unused digest slots stay zero (so `Eq` is by content).
+        let mut out = Self {
+            timestamp: 0,
+            timestamp_text: &[],
+            digests: [[0u8; DIGEST_LEN]; MAX_SIGNATURES],
+            valid: 0,
+            entries: 0,
+        };
+        let mut seen_timestamp = false;
+        let mut rest = value;
+        loop {
+            let lead = trim_start(rest);
+            if let Some(after) = lead.strip_prefix(b"v1=")
+                && let Some((hex, tail)) = after.split_first_chunk::<HEX_LEN>()
+                && let (true, tail) = match tail.split_first() {
+                    None => (true, None),
+                    Some((&b',', next)) => (true, Some(next)),
+                    Some(_) => (false, None),
+                }
+                && let Some(digest) = decode_hex_32(hex)
+            {
+                out.push_v1(Some(digest))?;
+                match tail {
+                    Some(next) => {
+                        rest = next;
+                        continue;
+                    }
+                    None => break,
+                }
+            }
+            let (element, next) = match rest.iter().position(|&b| b == b',') {
+                Some(comma) => match rest.split_at_checked(comma) {
+                    Some((element, tail)) => (element, tail.get(1..)),
+                    None => (rest, None),
+                },
+                None => (rest, None),
+            };
             let element = trim(element);
             let Some(eq) = element.iter().position(|&b| b == b'=') else {
                 return Err(SignatureHeaderError::ElementWithoutEquals);
             };
-            let (key, rest) = element.split_at(eq);
-            let val = rest.get(1..).unwrap_or_default();
+            let (key, val) = match element.split_at_checked(eq) {
+                Some((key, rest)) => (key, rest.get(1..).unwrap_or_default()),
+                None => (element, &[][..]),
+            };
             match key {
                 b"t" => {
-                    if timestamp.is_some() {
+                    if seen_timestamp {
                         return Err(SignatureHeaderError::DuplicateTimestamp);
                     }
-                    timestamp = Some((parse_timestamp(val)?, val));
+                    seen_timestamp = true;
+                    out.timestamp = parse_timestamp(val)?;
+                    out.timestamp_text = val;
                 }
-                b"v1" => {
-                    if entries >= MAX_SIGNATURES {
-                        return Err(SignatureHeaderError::TooManySignatures);
-                    }
-                    entries = entries.wrapping_add(1);
-                    if let Some(digest) = decode_hex_32(val)
-                        && let Some(slot) = digests.get_mut(valid)
-                    {
-                        *slot = digest;
-                        valid = valid.wrapping_add(1);
-                    }
-                }
+                b"v1" => out.push_v1(decode_hex_32(val))?,
                 _ => {}
             }
+            match next {
+                Some(next) => rest = next,
+                None => break,
+            }
         }
-        let Some((timestamp, timestamp_text)) = timestamp else {
+        if !seen_timestamp {
             return Err(SignatureHeaderError::MissingTimestamp);
-        };
-        if entries == 0 {
+        }
+        if out.entries == 0 {
             return Err(SignatureHeaderError::MissingSignature);
         }
-        Ok(Self {
-            timestamp,
-            timestamp_text,
-            digests,
-            valid,
-            entries,
-        })
+        Ok(out)
+    }
+
+    /// Counts one `v1` entry, keeping its digest when it is well-formed.
+    #[inline]
+    fn push_v1(&mut self, digest: Option<[u8; DIGEST_LEN]>) -> Result<(), SignatureHeaderError> {
+        if self.entries >= MAX_SIGNATURES {
+            return Err(SignatureHeaderError::TooManySignatures);
+        }
+        self.entries = self.entries.wrapping_add(1);
+        if let Some(digest) = digest
+            && let Some(slot) = self.digests.get_mut(self.valid)
+        {
+            *slot = digest;
+            self.valid = self.valid.wrapping_add(1);
+        }
+        Ok(())
     }
 
     /// The signed Unix timestamp from `t=`.
@@ -134,10 +179,19 @@ impl fmt::Debug for SignatureHeader<'_> {
     }
 }
 
-fn trim(mut s: &[u8]) -> &[u8] {
+/// Hex digits in a well-formed `v1` value.
+const HEX_LEN: usize = DIGEST_LEN * 2;
+
+#[inline]
+fn trim_start(mut s: &[u8]) -> &[u8] {
     while let [b' ' | b'\t', rest @ ..] = s {
         s = rest;
     }
+    s
+}
+
+fn trim(s: &[u8]) -> &[u8] {
+    let mut s = trim_start(s);
     while let [rest @ .., b' ' | b'\t'] = s {
         s = rest;
     }
@@ -277,6 +331,33 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(parse(&input).err(), Some(want), "{input:?}");
         }
+    }
+
+    #[test]
+    fn canonical_fast_path_agrees_with_the_general_rule() {
+        // Near-canonical `v1` elements: the fast path must hand each of these to the
+        // general rule (or read them exactly as it would).
+        let d = |s: &str| parse(s).map(|h| (h.signature_count(), h.digests().len()));
+        assert_eq!(d(&format!("t=1,v1={SIG}")), Ok((1, 1)));
+        assert_eq!(d(&format!("t=1, v1={SIG} ,v1={SIG}\t")), Ok((2, 2)));
+        assert_eq!(d(&format!("t=1,v1={SIG}0")), Ok((1, 0)));
+        assert_eq!(d(&format!("t=1,v1={SIG} x")), Ok((1, 0)));
+        assert_eq!(d(&format!("t=1,v1={SIG}=")), Ok((1, 0)));
+        assert_eq!(d(&format!("t=1,v1={}", &SIG[1..])), Ok((1, 0)));
+        assert_eq!(d(&format!("t=1,v1={}g", &SIG[1..])), Ok((1, 0)));
+        assert_eq!(d(&format!("v1={SIG},t=1")), Ok((1, 1)));
+        assert_eq!(
+            d(&format!("t=1,v1={SIG},")),
+            Err(SignatureHeaderError::ElementWithoutEquals)
+        );
+        assert_eq!(
+            d(&format!("v1={SIG}")),
+            Err(SignatureHeaderError::MissingTimestamp)
+        );
+        assert_eq!(
+            d(&format!("t=1{}", format!(",v1={SIG}").repeat(17))),
+            Err(SignatureHeaderError::TooManySignatures)
+        );
     }
 
     #[test]

@@ -309,6 +309,10 @@ impl HeaderSource for Delivery {
     fn lookup(&self, name: &str) -> HeaderLookup<'_> {
         self.headers.as_slice().lookup(name)
     }
+
+    fn lookup_many<'s>(&'s self, names: &[&str], found: &mut [HeaderLookup<'s>]) {
+        self.headers.as_slice().lookup_many(names, found);
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use crate::error::{InvalidEventReason, ParseError, VerifyError};
 use crate::event::{self, Event, VersionPolicy};
 use crate::head;
+use crate::headers::HeaderLookup;
 use crate::secret::KeyId;
 
 /// A delivery whose signature, timestamp (and bearer token, if configured) checked
@@ -23,9 +24,65 @@ pub struct Verified<'a> {
     skew: i64,
     key_id: KeyId,
     delivery_id: Option<&'a str>,
-    mismatches: HeaderMismatches,
+    unsigned: UnsignedHeaders<'a>,
     replayable_until: i64,
     version_policy: VersionPolicy,
+}
+
+/// The unsigned headers' agreement with the signed data, as far as it has been
+/// checked: the `X-Nexio-Timestamp` verdict (a byte comparison, done at verification)
+/// and the raw `X-Nexio-Event` / `X-Nexio-Webhook-Version` values, compared with the
+/// body's `type` / `webhook_version` only when [`Verified::mismatches`] asks. That
+/// comparison needs a scan of the body, which the default (non-strict) verify path
+/// should not pay for a report nobody may read; strict mode checks eagerly instead.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UnsignedHeaders<'a> {
+    /// Mismatches already known (the timestamp's, or everything in strict mode).
+    pub(crate) known: HeaderMismatches,
+    /// `X-Nexio-Event`, still to compare with the body's `type`.
+    pub(crate) event: HeaderLookup<'a>,
+    /// `X-Nexio-Webhook-Version`, still to compare with the body's `webhook_version`.
+    pub(crate) version: HeaderLookup<'a>,
+}
+
+impl UnsignedHeaders<'_> {
+    /// Nothing to report, nothing left to check.
+    pub(crate) const NONE: Self = Self {
+        known: HeaderMismatches(0),
+        event: HeaderLookup::Absent,
+        version: HeaderLookup::Absent,
+    };
+
+    /// Every mismatch, comparing the pending headers with `body` (the verified body).
+    pub(crate) fn resolve(&self, body: &[u8]) -> HeaderMismatches {
+        let mut m = self.known;
+        if self.event == HeaderLookup::Absent && self.version == HeaderLookup::Absent {
+            return m;
+        }
+        // Only now look into the (verified) body, and only at its top-level fields.
+        let head = head::scan(body);
+        if differs(self.event, head.and_then(|h| h.event_type)) {
+            m.set_event();
+        }
+        if differs(self.version, head.and_then(|h| h.version)) {
+            m.set_version();
+        }
+        m
+    }
+}
+
+/// A header that is present and does not equal the signed value. When the signed
+/// value cannot be read (the body is not a JSON object), nothing is reported here:
+/// parsing the event will fail with its own error.
+fn differs(header: HeaderLookup<'_>, signed: Option<head::RawStr<'_>>) -> bool {
+    match header {
+        HeaderLookup::Absent => false,
+        HeaderLookup::Repeated => true,
+        HeaderLookup::One(v) => match signed {
+            Some(s) => s.eq_bytes(v) != Some(true),
+            None => false,
+        },
+    }
 }
 
 impl core::fmt::Debug for Verified<'_> {
@@ -36,7 +93,7 @@ impl core::fmt::Debug for Verified<'_> {
             .field("skew", &self.skew)
             .field("key_id", &self.key_id)
             .field("delivery_id", &self.delivery_id)
-            .field("mismatches", &self.mismatches)
+            .field("mismatches", &self.mismatches())
             .field("replayable_until", &self.replayable_until)
             .field("version_policy", &self.version_policy)
             .finish()
@@ -51,7 +108,7 @@ impl<'a> Verified<'a> {
         skew: i64,
         key_id: KeyId,
         delivery_id: Option<&'a str>,
-        mismatches: HeaderMismatches,
+        unsigned: UnsignedHeaders<'a>,
         replayable_until: i64,
         version_policy: VersionPolicy,
     ) -> Self {
@@ -61,7 +118,7 @@ impl<'a> Verified<'a> {
             skew,
             key_id,
             delivery_id,
-            mismatches,
+            unsigned,
             replayable_until,
             version_policy,
         }
@@ -98,8 +155,12 @@ impl<'a> Verified<'a> {
     }
 
     /// Unsigned headers that disagreed with the signed data (non-strict mode).
+    ///
+    /// `X-Nexio-Event` and `X-Nexio-Webhook-Version` are compared with the body here,
+    /// on each call (a scan of the body's top-level fields, no allocation), not during
+    /// verification.
     pub fn mismatches(&self) -> HeaderMismatches {
-        self.mismatches
+        self.unsigned.resolve(self.body)
     }
 
     /// The last Unix second at which this same signed delivery would still pass the
@@ -151,7 +212,7 @@ impl<'a> Verified<'a> {
             skew: self.skew,
             key_id: self.key_id,
             delivery_id: self.delivery_id.map(str::to_owned),
-            mismatches: self.mismatches,
+            mismatches: self.mismatches(),
             replayable_until: self.replayable_until,
         }
     }
