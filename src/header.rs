@@ -1,5 +1,6 @@
-//! The `X-Nexio-Signature` tokenizer (CONTRACT §3): zero allocation, digests decoded
-//! into fixed `[u8; 32]` arrays, bounds enforced before any hashing.
+//! The `X-Nexio-Signature` tokenizer (CONTRACT §3): zero allocation, bounds enforced
+//! before any hashing; each `v1` is decoded into a fixed `[u8; 32]` when it is
+//! compared.
 
 use core::fmt;
 
@@ -10,6 +11,12 @@ pub const MAX_HEADER_LEN: usize = 4096;
 
 /// The most `v1` entries accepted in one header.
 pub const MAX_SIGNATURES: usize = 16;
+
+/// Hex digits in a well-formed `v1` value.
+const HEX_LEN: usize = DIGEST_LEN * 2;
+
+/// The placeholder in unused candidate slots (never read: `candidates` bounds them).
+const NO_CANDIDATE: &[u8; HEX_LEN] = &[b'0'; HEX_LEN];
 
 /// A parsed `X-Nexio-Signature: t=<unix>,v1=<hex>[,v1=…]` value.
 ///
@@ -24,7 +31,11 @@ pub const MAX_SIGNATURES: usize = 16;
 /// - more than 4096 bytes, or more than 16 `v1` entries, is refused before any
 ///   hashing.
 ///
-/// Parsing borrows the header and allocates nothing; the value lives on the stack.
+/// Parsing borrows the header and allocates nothing; the value lives on the stack
+/// (about 180 bytes). It keeps each 64-character `v1` value as borrowed text and
+/// decodes it into a `[u8; 32]` only when it is compared ([`SignatureHeader::digests`]):
+/// a header is usually parsed once and its digests read once, so deciding hex validity
+/// there costs nothing extra and keeps the parsed value small.
 ///
 /// ```
 /// use nexio_webhooks::SignatureHeader;
@@ -32,64 +43,85 @@ pub const MAX_SIGNATURES: usize = 16;
 /// let header = SignatureHeader::parse(b"t=1774180800,v1=3681e63d3330eadf2ef7bc7d443ab1ce01bcddeaec56b110db5d4f80c95fa4b4")?;
 /// assert_eq!(header.timestamp(), 1774180800);
 /// assert_eq!(header.signature_count(), 1);
+/// assert_eq!(header.digests().count(), 1);
 /// # Ok::<(), nexio_webhooks::SignatureHeaderError>(())
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct SignatureHeader<'a> {
     timestamp: i64,
     timestamp_text: &'a [u8],
-    digests: [[u8; DIGEST_LEN]; MAX_SIGNATURES],
-    /// How many of `digests` are filled with well-formed `v1` values.
-    valid: usize,
+    /// The `v1` values that are exactly 64 bytes long, in header order; whether they
+    /// are hex is decided when they are decoded.
+    candidates: [&'a [u8; HEX_LEN]; MAX_SIGNATURES],
+    /// How many of `candidates` are filled.
+    filled: u8,
     /// How many `v1` entries the header carried (well-formed or not).
-    entries: usize,
+    entries: u8,
 }
 
 impl<'a> SignatureHeader<'a> {
     /// Tokenizes a header value. See the type's documentation for the grammar.
     ///
-    /// One forward pass over the value. An element of the canonical shape
-    /// `v1=<64 hex digits>` followed by `,` or the end is taken without searching for
-    /// its end (hex digits contain no `,`, space or tab, so the general rule would
-    /// read the same digest); anything else goes through the general element rule.
+    /// The shape Nexio sends, `t=<digits>,v1=<64 characters>[,v1=…]` with no spaces,
+    /// is read in one forward pass without searching for element ends; anything else
+    /// (spaces, other keys, another order, any error) goes through the general rule,
+    /// which gives the same result for the canonical shape.
     #[inline]
     pub fn parse(value: &'a [u8]) -> Result<Self, SignatureHeaderError> {
         if value.len() > MAX_HEADER_LEN {
             return Err(SignatureHeaderError::TooLarge);
         }
+        match Self::parse_canonical(value) {
+            Some(header) => Ok(header),
+            None => Self::parse_general(value),
+        }
+    }
+
+    fn empty() -> Self {
+        Self {
+            timestamp: 0,
+            timestamp_text: &[],
+            candidates: [NO_CANDIDATE; MAX_SIGNATURES],
+            filled: 0,
+            entries: 0,
+        }
+    }
+
+    /// `t=<digits>,v1=<64>[,v1=<64>…]` exactly, or `None` for the general rule to
+    /// decide (it also reports every error).
+    #[inline]
+    fn parse_canonical(value: &'a [u8]) -> Option<Self> {
+        let rest = value.strip_prefix(b"t=")?;
+        let comma = rest.iter().position(|&b| b == b',')?;
+        let (digits, rest) = rest.split_at_checked(comma)?;
+        let mut rest = rest.get(1..)?;
+        let mut out = Self::empty();
+        out.timestamp = parse_timestamp(digits).ok()?;
+        out.timestamp_text = digits;
+        loop {
+            let (hex, tail) = rest.strip_prefix(b"v1=")?.split_first_chunk::<HEX_LEN>()?;
+            // The general rule would end this element at a comma inside the 64 bytes,
+            // and trim a space or tab at their end.
+            if hex.contains(&b',') || matches!(hex.last(), Some(b' ' | b'\t')) {
+                return None;
+            }
+            out.push_v1(Some(hex)).ok()?;
+            match tail.split_first() {
+                None => return Some(out),
+                Some((&b',', next)) => rest = next,
+                Some(_) => return None,
+            }
+        }
+    }
+
+    fn parse_general(value: &'a [u8]) -> Result<Self, SignatureHeaderError> {
         if value.iter().all(|&b| b == b' ' || b == b'\t') {
             return Err(SignatureHeaderError::Empty);
         }
-        // Built in place: unused digest slots stay zero (so `Eq` is by content).
-        let mut out = Self {
-            timestamp: 0,
-            timestamp_text: &[],
-            digests: [[0u8; DIGEST_LEN]; MAX_SIGNATURES],
-            valid: 0,
-            entries: 0,
-        };
+        let mut out = Self::empty();
         let mut seen_timestamp = false;
         let mut rest = value;
         loop {
-            let lead = trim_start(rest);
-            if let Some(after) = lead.strip_prefix(b"v1=")
-                && let Some((hex, tail)) = after.split_first_chunk::<HEX_LEN>()
-                && let (true, tail) = match tail.split_first() {
-                    None => (true, None),
-                    Some((&b',', next)) => (true, Some(next)),
-                    Some(_) => (false, None),
-                }
-                && let Some(digest) = decode_hex_32(hex)
-            {
-                out.push_v1(Some(digest))?;
-                match tail {
-                    Some(next) => {
-                        rest = next;
-                        continue;
-                    }
-                    None => break,
-                }
-            }
             let (element, next) = match rest.iter().position(|&b| b == b',') {
                 Some(comma) => match rest.split_at_checked(comma) {
                     Some((element, tail)) => (element, tail.get(1..)),
@@ -114,7 +146,7 @@ impl<'a> SignatureHeader<'a> {
                     out.timestamp = parse_timestamp(val)?;
                     out.timestamp_text = val;
                 }
-                b"v1" => out.push_v1(decode_hex_32(val))?,
+                b"v1" => out.push_v1(val.try_into().ok())?,
                 _ => {}
             }
             match next {
@@ -131,18 +163,18 @@ impl<'a> SignatureHeader<'a> {
         Ok(out)
     }
 
-    /// Counts one `v1` entry, keeping its digest when it is well-formed.
+    /// Counts one `v1` entry, keeping its value when it is 64 characters long.
     #[inline]
-    fn push_v1(&mut self, digest: Option<[u8; DIGEST_LEN]>) -> Result<(), SignatureHeaderError> {
-        if self.entries >= MAX_SIGNATURES {
+    fn push_v1(&mut self, value: Option<&'a [u8; HEX_LEN]>) -> Result<(), SignatureHeaderError> {
+        if usize::from(self.entries) >= MAX_SIGNATURES {
             return Err(SignatureHeaderError::TooManySignatures);
         }
         self.entries = self.entries.wrapping_add(1);
-        if let Some(digest) = digest
-            && let Some(slot) = self.digests.get_mut(self.valid)
+        if let Some(value) = value
+            && let Some(slot) = self.candidates.get_mut(usize::from(self.filled))
         {
-            *slot = digest;
-            self.valid = self.valid.wrapping_add(1);
+            *slot = value;
+            self.filled = self.filled.wrapping_add(1);
         }
         Ok(())
     }
@@ -159,12 +191,25 @@ impl<'a> SignatureHeader<'a> {
 
     /// How many `v1` entries the header carried, well-formed or not.
     pub fn signature_count(&self) -> usize {
-        self.entries
+        usize::from(self.entries)
     }
 
-    /// The well-formed `v1` digests (64 hex digits each), in header order.
-    pub fn digests(&self) -> &[[u8; DIGEST_LEN]] {
-        self.digests.get(..self.valid).unwrap_or_default()
+    /// The well-formed `v1` digests (64 hex digits, either case), decoded, in header
+    /// order; entries that are not well-formed are skipped.
+    ///
+    /// Each call decodes again (branch-free, about 30 instructions a digest); the
+    /// verifier reads them once.
+    pub fn digests(&self) -> impl Iterator<Item = [u8; DIGEST_LEN]> + '_ {
+        self.candidates
+            .get(..usize::from(self.filled))
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|hex| decode_hex_32(hex))
+    }
+
+    /// How many `v1` entries are 64 characters long (digests that could match).
+    pub(crate) fn candidate_count(&self) -> usize {
+        usize::from(self.filled)
     }
 }
 
@@ -174,13 +219,10 @@ impl fmt::Debug for SignatureHeader<'_> {
         f.debug_struct("SignatureHeader")
             .field("timestamp", &self.timestamp)
             .field("signatures", &self.entries)
-            .field("well_formed", &self.valid)
+            .field("well_formed", &self.digests().count())
             .finish()
     }
 }
-
-/// Hex digits in a well-formed `v1` value.
-const HEX_LEN: usize = DIGEST_LEN * 2;
 
 #[inline]
 fn trim_start(mut s: &[u8]) -> &[u8] {
@@ -203,17 +245,19 @@ fn parse_timestamp(digits: &[u8]) -> Result<i64, SignatureHeaderError> {
     if digits.is_empty() || digits.len() > 19 {
         return Err(SignatureHeaderError::InvalidTimestamp);
     }
-    let mut value: i64 = 0;
+    let mut value: u64 = 0;
+    let mut invalid = false;
     for &c in digits {
-        if !c.is_ascii_digit() {
-            return Err(SignatureHeaderError::InvalidTimestamp);
-        }
-        value = value
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(i64::from(c.wrapping_sub(b'0'))))
-            .ok_or(SignatureHeaderError::InvalidTimestamp)?;
+        let digit = c.wrapping_sub(b'0');
+        invalid |= digit > 9;
+        value = value.wrapping_mul(10).wrapping_add(u64::from(digit));
     }
-    Ok(value)
+    // Nineteen digits of at most 9 stay below 10^19 < 2^64: when every byte is a
+    // digit, nothing wrapped, and only the sign bit is left to check.
+    if invalid {
+        return Err(SignatureHeaderError::InvalidTimestamp);
+    }
+    i64::try_from(value).map_err(|_| SignatureHeaderError::InvalidTimestamp)
 }
 
 /// Why an `X-Nexio-Signature` value could not be tokenized.
@@ -273,22 +317,23 @@ mod tests {
         let h = parse(&s).unwrap();
         assert_eq!(h.timestamp(), 1774180800);
         assert_eq!(h.timestamp_text(), b"1774180800");
-        assert_eq!(h.digests().len(), 1);
+        assert_eq!(h.digests().count(), 1);
         let s = format!(" \tt=1774180800 ,\tv1={SIG} , v2=zz,v0=1");
         let h = parse(&s).unwrap();
-        assert_eq!(h.digests().len(), 1);
+        assert_eq!(h.digests().count(), 1);
         let s = format!("v1={SIG},t=0");
         let h = parse(&s).unwrap();
         assert_eq!(h.timestamp(), 0);
         let h = parse("t=9223372036854775807,v1=").unwrap();
         assert_eq!(h.timestamp(), i64::MAX);
         assert_eq!(h.signature_count(), 1);
-        assert!(h.digests().is_empty());
+        assert_eq!(h.digests().count(), 0);
         let s = format!("t=1,v1=abc,v1={},v1={SIG}", SIG.to_uppercase());
         let h = parse(&s).unwrap();
         assert_eq!(h.signature_count(), 3);
-        assert_eq!(h.digests().len(), 2);
-        assert_eq!(h.digests()[0], h.digests()[1]);
+        assert_eq!(h.digests().count(), 2);
+        let d: Vec<_> = h.digests().collect();
+        assert_eq!(d[0], d[1]);
         // Leading zeros are digits like any other.
         assert_eq!(parse("t=0001,v1=x").unwrap().timestamp(), 1);
     }
@@ -337,7 +382,7 @@ mod tests {
     fn canonical_fast_path_agrees_with_the_general_rule() {
         // Near-canonical `v1` elements: the fast path must hand each of these to the
         // general rule (or read them exactly as it would).
-        let d = |s: &str| parse(s).map(|h| (h.signature_count(), h.digests().len()));
+        let d = |s: &str| parse(s).map(|h| (h.signature_count(), h.digests().count()));
         assert_eq!(d(&format!("t=1,v1={SIG}")), Ok((1, 1)));
         assert_eq!(d(&format!("t=1, v1={SIG} ,v1={SIG}\t")), Ok((2, 2)));
         assert_eq!(d(&format!("t=1,v1={SIG}0")), Ok((1, 0)));
@@ -361,9 +406,62 @@ mod tests {
     }
 
     #[test]
+    fn canonical_shape_reads_as_the_general_rule_does() {
+        // Every header built from these pieces, three to five of them: wherever the
+        // one-pass reader accepts, the general rule gives the same value.
+        let pieces = [
+            "t=1774180800".to_string(),
+            "t=".into(),
+            "t=99999999999999999999".into(),
+            format!("v1={SIG}"),
+            format!("v1={}", SIG.to_uppercase()),
+            format!("v1={}", &SIG[1..]),
+            format!("v1={SIG}0"),
+            format!("v1={}g", &SIG[1..]),
+            format!("v1={} ", &SIG[1..]),
+            format!("v1= {}", &SIG[1..]),
+            format!("v1={}\t", &SIG[1..]),
+            "v1=".into(),
+            " ".into(),
+            "x=1".into(),
+            "".into(),
+        ];
+        let mut checked = 0;
+        let mut canonical = 0;
+        let mut stack = vec![Vec::<usize>::new()];
+        while let Some(seq) = stack.pop() {
+            if seq.len() >= 3 {
+                let header = seq
+                    .iter()
+                    .map(|&i| pieces[i].as_str())
+                    .collect::<Vec<_>>()
+                    .join(",");
+                let general = SignatureHeader::parse_general(header.as_bytes());
+                if let Some(fast) = SignatureHeader::parse_canonical(header.as_bytes()) {
+                    assert_eq!(Ok(fast), general, "{header:?}");
+                    canonical += 1;
+                }
+                assert_eq!(parse(&header), general, "{header:?}");
+                checked += 1;
+            }
+            if seq.len() < 5 {
+                for i in 0..pieces.len() {
+                    let mut next = seq.clone();
+                    next.push(i);
+                    stack.push(next);
+                }
+            }
+        }
+        assert!(
+            checked > 200_000 && canonical > 100,
+            "{checked} {canonical}"
+        );
+    }
+
+    #[test]
     fn bounds_at_the_limit() {
         let sixteen = format!("t=1{}", format!(",v1={SIG}").repeat(16));
-        assert_eq!(parse(&sixteen).unwrap().digests().len(), 16);
+        assert_eq!(parse(&sixteen).unwrap().digests().count(), 16);
         let base = format!("t=1,v1={SIG},x=");
         let exact = format!("{base}{}", "a".repeat(MAX_HEADER_LEN - base.len()));
         assert_eq!(exact.len(), MAX_HEADER_LEN);

@@ -79,24 +79,29 @@ pub(crate) fn matches_any(expected: &[u8; DIGEST_LEN], candidates: &[[u8; DIGEST
     bool::from(found)
 }
 
-/// Decodes exactly 64 hex digits (either case) into 32 bytes, or `None`.
+/// Decodes 64 hex digits (either case) into 32 bytes, or `None`.
 ///
 /// Branch-free per digit: the digest arrives from the network, so its timing is not
 /// secret, but a branch-free decoder is also the fastest one for 64 digits (about a
 /// fifth of the `hex` crate's cost here).
-pub(crate) fn decode_hex_32(hex: &[u8]) -> Option<[u8; DIGEST_LEN]> {
-    if hex.len() != DIGEST_LEN.wrapping_mul(2) {
-        return None;
+pub(crate) fn decode_hex_32(hex: &[u8; 64]) -> Option<[u8; DIGEST_LEN]> {
+    // Two passes the compiler vectorizes: every digit to its value (a plain map), then
+    // each pair of values to a byte through a 16-bit view. Decoding pair by pair in
+    // one loop made it gather bytes one at a time (measured: about four times slower
+    // when not inlined).
+    let mut values = [0u8; 64];
+    let mut invalid = 0u8;
+    for (value, &c) in values.iter_mut().zip(hex) {
+        let (v, bad) = nibble(c);
+        *value = v;
+        invalid |= bad;
     }
     let mut out = [0u8; DIGEST_LEN];
-    let mut invalid = 0u8;
-    for (byte, pair) in out.iter_mut().zip(hex.chunks_exact(2)) {
-        if let [hi, lo] = pair {
-            let (h, hbad) = nibble(*hi);
-            let (l, lbad) = nibble(*lo);
-            *byte = (h << 4) | l;
-            invalid |= hbad | lbad;
-        }
+    for (byte, pair) in out.iter_mut().zip(values.as_chunks::<2>().0) {
+        // Little-endian: the first digit (the high nibble) is the low byte.
+        let word = u16::from_le_bytes(*pair);
+        let [combined, _] = ((word << 4) | (word >> 8)).to_le_bytes();
+        *byte = combined;
     }
     (invalid == 0).then_some(out)
 }
@@ -154,11 +159,9 @@ mod tests {
     }
 
     #[test]
-    fn hex_decoder_length_rules() {
-        assert!(decode_hex_32(&[b'a'; 64]).is_some());
-        assert!(decode_hex_32(&[b'a'; 63]).is_none());
-        assert!(decode_hex_32(&[b'a'; 65]).is_none());
-        assert!(decode_hex_32(b"").is_none());
+    fn hex_decoder_both_cases() {
+        assert_eq!(decode_hex_32(&[b'a'; 64]), Some([0xaa; 32]));
+        assert_eq!(decode_hex_32(&[b'F'; 64]), Some([0xff; 32]));
     }
 
     #[test]

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use crate::error::{MalformedReason, VerifyError};
 use crate::event::VersionPolicy;
-use crate::header::SignatureHeader;
+use crate::header::{MAX_SIGNATURES, SignatureHeader};
 use crate::headers::{self, HeaderLookup, HeaderSource};
-use crate::mac::{PreparedKey, matches_any};
+use crate::mac::{DIGEST_LEN, PreparedKey, matches_any};
 use crate::secret::{BearerToken, KeyId, Secret};
 use crate::time::{Tolerance, WindowError, unix_now};
 use crate::verified::{HeaderMismatches, UnsignedHeaders, Verified};
@@ -320,17 +320,57 @@ impl Verifier {
     }
 
     /// One HMAC per unexpired secret, each compared with every well-formed `v1`.
+    ///
+    /// The `v1` values are decoded once, into fixed arrays on the stack, before any
+    /// hashing; a header with none well-formed is refused without hashing.
     fn check_mac(
         &self,
         signature: &SignatureHeader<'_>,
         body: &[u8],
         now: i64,
     ) -> Result<KeyId, VerifyError> {
-        let candidates = signature.digests();
-        if candidates.is_empty() {
-            // No well-formed digest: nothing could match; skip the hashing.
-            return Err(VerifyError::SignatureMismatch);
+        match signature.candidate_count() {
+            0 => Err(VerifyError::SignatureMismatch),
+            // The usual header carries one `v1`: one array, nothing to zero.
+            1 => match signature.digests().next() {
+                Some(digest) => self.mac_against(signature, &[digest], body, now),
+                None => Err(VerifyError::SignatureMismatch),
+            },
+            _ => self.check_mac_several(signature, body, now),
         }
+    }
+
+    #[inline(never)]
+    fn check_mac_several(
+        &self,
+        signature: &SignatureHeader<'_>,
+        body: &[u8],
+        now: i64,
+    ) -> Result<KeyId, VerifyError> {
+        let mut decoded = [[0u8; DIGEST_LEN]; MAX_SIGNATURES];
+        let mut count = 0usize;
+        for (slot, digest) in decoded.iter_mut().zip(signature.digests()) {
+            *slot = digest;
+            count = count.wrapping_add(1);
+        }
+        match decoded.get(..count) {
+            Some(candidates) if !candidates.is_empty() => {
+                self.mac_against(signature, candidates, body, now)
+            }
+            // No well-formed digest: nothing could match; skip the hashing.
+            _ => Err(VerifyError::SignatureMismatch),
+        }
+    }
+
+    /// One HMAC per unexpired secret, stopping at the first that matches.
+    #[inline]
+    fn mac_against(
+        &self,
+        signature: &SignatureHeader<'_>,
+        candidates: &[[u8; DIGEST_LEN]],
+        body: &[u8],
+        now: i64,
+    ) -> Result<KeyId, VerifyError> {
         for entry in &self.inner.keys {
             if entry.expires_at.is_some_and(|exp| now > exp) {
                 continue;

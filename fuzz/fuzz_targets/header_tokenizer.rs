@@ -18,7 +18,7 @@ fuzz_target!(|data: &[u8]| {
                 h.timestamp()
             );
             assert!(h.signature_count() >= 1 && h.signature_count() <= MAX_SIGNATURES);
-            assert!(h.digests().len() <= h.signature_count());
+            assert!(h.digests().count() <= h.signature_count());
         }
         Err(SignatureHeaderError::TooLarge) => assert!(data.len() > MAX_HEADER_LEN),
         Err(e) => {

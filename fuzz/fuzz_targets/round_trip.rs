@@ -133,7 +133,8 @@ fuzz_target!(|input: Input| {
                 let before = SignatureHeader::parse(header.as_bytes()).unwrap();
                 let after = SignatureHeader::parse(&bytes).unwrap();
                 assert_eq!(after.timestamp_text(), before.timestamp_text());
-                assert!(after.digests().contains(&before.digests()[0]));
+                let first = before.digests().next().unwrap();
+                assert!(after.digests().any(|d| d == first));
             }
         }
         Mutation::HeaderTruncate(n) => {
