@@ -23,7 +23,8 @@ pub struct Verified<'a> {
     timestamp: i64,
     skew: i64,
     key_id: KeyId,
-    delivery_id: Option<&'a str>,
+    /// `X-Nexio-Delivery` as received; checked for UTF-8 when it is asked for.
+    delivery: Option<&'a [u8]>,
     unsigned: UnsignedHeaders<'a>,
     replayable_until: i64,
     version_policy: VersionPolicy,
@@ -92,7 +93,7 @@ impl core::fmt::Debug for Verified<'_> {
             .field("timestamp", &self.timestamp)
             .field("skew", &self.skew)
             .field("key_id", &self.key_id)
-            .field("delivery_id", &self.delivery_id)
+            .field("delivery_id", &self.delivery_id())
             .field("mismatches", &self.mismatches())
             .field("replayable_until", &self.replayable_until)
             .field("version_policy", &self.version_policy)
@@ -107,7 +108,7 @@ impl<'a> Verified<'a> {
         timestamp: i64,
         skew: i64,
         key_id: KeyId,
-        delivery_id: Option<&'a str>,
+        delivery: Option<&'a [u8]>,
         unsigned: UnsignedHeaders<'a>,
         replayable_until: i64,
         version_policy: VersionPolicy,
@@ -117,7 +118,7 @@ impl<'a> Verified<'a> {
             timestamp,
             skew,
             key_id,
-            delivery_id,
+            delivery,
             unsigned,
             replayable_until,
             version_policy,
@@ -151,7 +152,7 @@ impl<'a> Verified<'a> {
     /// **Not signed**: anyone replaying a captured request can change it. Use
     /// [`Verified::dedupe_key`] to deduplicate.
     pub fn delivery_id(&self) -> Option<&'a str> {
-        self.delivery_id
+        self.delivery.and_then(|v| core::str::from_utf8(v).ok())
     }
 
     /// Unsigned headers that disagreed with the signed data (non-strict mode).
@@ -211,7 +212,7 @@ impl<'a> Verified<'a> {
             timestamp: self.timestamp,
             skew: self.skew,
             key_id: self.key_id,
-            delivery_id: self.delivery_id.map(str::to_owned),
+            delivery_id: self.delivery_id().map(str::to_owned),
             mismatches: self.mismatches(),
             replayable_until: self.replayable_until,
         }

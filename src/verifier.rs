@@ -246,8 +246,8 @@ impl Verifier {
             }
             unsigned = UnsignedHeaders::NONE;
         }
-        let delivery_id = match delivery {
-            HeaderLookup::One(v) => core::str::from_utf8(v).ok(),
+        let delivery = match delivery {
+            HeaderLookup::One(v) => Some(v),
             _ => None,
         };
         Ok(Verified::new(
@@ -255,7 +255,7 @@ impl Verifier {
             signature.timestamp(),
             skew,
             key_id,
-            delivery_id,
+            delivery,
             unsigned,
             self.inner.tolerance.replayable_until(signature.timestamp()),
             self.inner.version_policy,
