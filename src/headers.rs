@@ -183,7 +183,7 @@ impl HeaderSource for http::HeaderMap {
 /// crate reads (always, from the verifier): each entry's name is classified by its
 /// length and a comparison with constants, which the compiler turns into a few word
 /// loads, instead of being compared with every name asked for. Returns `false`, having
-/// written nothing, when some name is not one of those.
+/// written nothing, when some name is not one of those or is asked twice.
 #[inline]
 fn scan_known<'s>(
     map: &'s http::HeaderMap,
@@ -194,11 +194,11 @@ fn scan_known<'s>(
     let mut slot_of = [usize::MAX; KNOWN_NAMES];
     for (i, name) in names.iter().enumerate() {
         match (known_index(name.as_bytes()), found.get(i)) {
-            (Some(k), Some(_)) => {
-                if let Some(slot) = slot_of.get_mut(k) {
-                    *slot = i;
-                }
-            }
+            (Some(k), Some(_)) => match slot_of.get_mut(k) {
+                Some(slot) if *slot == usize::MAX => *slot = i,
+                // A name asked twice: the plain scan answers both.
+                _ => return false,
+            },
             (Some(_), None) => {}
             (None, _) => return false,
         }
@@ -400,6 +400,23 @@ mod tests {
             let mut short = [HeaderLookup::Absent; 1];
             map.lookup_many(&names, &mut short);
             assert_eq!(short, [HeaderLookup::One(b"s")]);
+            // Only names this crate reads, in any order (the map's classifying scan),
+            // a name asked twice, and fewer slots than names.
+            let known = [
+                WEBHOOK_VERSION,
+                AUTHORIZATION,
+                EVENT,
+                SIGNATURE,
+                DELIVERY,
+                TIMESTAMP,
+                EVENT,
+            ];
+            let want: Vec<_> = known.iter().map(|n| pairs.lookup(n)).collect();
+            for slots in [7, 3, 0] {
+                let mut from_map = vec![HeaderLookup::One(b"stale"); slots];
+                map.lookup_many(&known, &mut from_map);
+                assert_eq!(from_map.as_slice(), &want[..slots], "{filler} {slots}");
+            }
         }
     }
 }
