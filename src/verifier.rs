@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::error::{MalformedReason, VerifyError};
 use crate::event::VersionPolicy;
 use crate::header::{MAX_SIGNATURES, SignatureHeader};
-use crate::headers::{self, HeaderLookup, HeaderSource};
+use crate::headers::{self, HeaderLookup, HeaderSource, VERIFY_HEADERS};
 use crate::mac::{DIGEST_LEN, PreparedKey, matches_any};
 use crate::secret::{BearerToken, KeyId, Secret};
 use crate::time::{Tolerance, WindowError, unix_now};
@@ -410,17 +410,6 @@ impl Verifier {
         ))
     }
 }
-
-/// The headers [`Verifier::verify_at`] reads, in the order it destructures them;
-/// `Authorization` last, so it can be left out when no bearer token is configured.
-const VERIFY_HEADERS: [&str; 6] = [
-    headers::SIGNATURE,
-    headers::TIMESTAMP,
-    headers::EVENT,
-    headers::WEBHOOK_VERSION,
-    headers::DELIVERY,
-    headers::AUTHORIZATION,
-];
 
 fn check_bearer(token: &BearerToken, authorization: HeaderLookup<'_>) -> Result<(), VerifyError> {
     let value = match authorization {
