@@ -6,6 +6,7 @@
 //! which would buffer the whole object.
 
 use core::fmt;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -49,7 +50,11 @@ pub struct Event {
     webhook_version: Option<String>,
     created_at: Option<DateTime<Utc>>,
     run: Option<Run>,
-    raw: Box<RawValue>,
+    /// The event's JSON text, exactly as signed (validated by the parse).
+    json: Box<str>,
+    /// `json` as a `RawValue`, made on the first call to [`Event::raw`]: building it
+    /// needs another full scan of the text, which most handlers never ask for.
+    raw: OnceLock<Box<RawValue>>,
 }
 
 /// The kinds of event this crate knows, plus `Unknown`.
@@ -112,13 +117,20 @@ impl Event {
     }
 
     /// The whole event as raw JSON, exactly as signed.
+    ///
+    /// Made on the first call (a scan and a copy of the text), then kept.
     pub fn raw(&self) -> &RawValue {
-        &self.raw
+        self.raw.get_or_init(|| {
+            // The text already parsed as one JSON value, which is all `from_string`
+            // checks, so the fallback is unreachable; it keeps this free of panics.
+            RawValue::from_string(self.json.to_string())
+                .unwrap_or_else(|_| RawValue::NULL.to_owned())
+        })
     }
 
     /// Deserializes the whole event into a type of your own.
     pub fn deserialize<T: serde::de::DeserializeOwned>(&self) -> Result<T, ParseError> {
-        serde_json::from_str(self.raw.get()).map_err(|e| {
+        serde_json::from_str(&self.json).map_err(|e| {
             ParseError::from_json(
                 &e,
                 InvalidEventReason::Schema {
@@ -312,7 +324,154 @@ struct RunData {
 }
 
 /// Parses an event from bytes that have already been verified.
+///
+/// One walk over the body in the usual case: the envelope is read field by field, and
+/// when `data` arrives after a `type` naming a run (and after an acceptable
+/// `webhook_version`), as Nexio orders them, `data.run` is deserialized right there.
+/// Anything else (another order, an unknown type) keeps `data` as borrowed raw JSON
+/// and parses it afterwards. If that walk fails for any reason, the body is parsed
+/// again by the step-by-step rule ([`parse_stepwise`]), which alone decides which
+/// error to report, so the fast walk can never change a result.
 pub(crate) fn parse(body: &[u8], policy: VersionPolicy) -> Result<Event, ParseError> {
+    if let Ok(text) = core::str::from_utf8(body)
+        && let Ok(walk) = serde_json::from_str::<OneWalk<'_>>(text)
+        && let Some(event) = walk.finish(text, policy)
+    {
+        return Ok(event);
+    }
+    parse_stepwise(body, policy)
+}
+
+/// The envelope read in one walk, with `data.run` typed when the fields before it
+/// allowed (see [`parse`]).
+struct OneWalk<'a> {
+    id: String,
+    event_type: String,
+    webhook_version: Option<String>,
+    created_at: Option<DateTime<Utc>>,
+    /// `data.run`, when it was deserialized during the walk.
+    run: Option<Run>,
+    /// `data`, when it was not.
+    data: Option<&'a RawValue>,
+}
+
+impl OneWalk<'_> {
+    /// The event, or `None` when the step-by-step rule must decide (an error, or a
+    /// policy refusal, which it reports).
+    fn finish(self, text: &str, policy: VersionPolicy) -> Option<Event> {
+        let version_ok = self.webhook_version.as_deref() == Some(WEBHOOK_VERSION);
+        if !version_ok && policy == VersionPolicy::Exact {
+            return None;
+        }
+        let kind = EventKind::from_type(&self.event_type);
+        let run = match (kind, self.run, self.data) {
+            (EventKind::Unknown, _, _) => None,
+            (_, Some(run), _) => Some(run),
+            (_, None, Some(data)) => Some(serde_json::from_str::<RunData>(data.get()).ok()?.run),
+            (_, None, None) => return None,
+        };
+        Some(Event {
+            id: self.id,
+            event_type: self.event_type,
+            kind,
+            webhook_version: self.webhook_version,
+            created_at: self.created_at,
+            run,
+            json: text.into(),
+            raw: OnceLock::new(),
+        })
+    }
+}
+
+/// The envelope's keys.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum EnvelopeField {
+    Id,
+    #[serde(rename = "type")]
+    Type,
+    WebhookVersion,
+    CreatedAt,
+    Data,
+    #[serde(other)]
+    Other,
+}
+
+impl<'de> Deserialize<'de> for OneWalk<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(OneWalkVisitor)
+    }
+}
+
+struct OneWalkVisitor;
+
+impl<'de> serde::de::Visitor<'de> for OneWalkVisitor {
+    type Value = OneWalk<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Nexio event object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error;
+        let mut id: Option<String> = None;
+        let mut event_type: Option<String> = None;
+        let mut webhook_version: Option<Option<String>> = None;
+        let mut created_at: Option<Option<DateTime<Utc>>> = None;
+        let mut run: Option<Run> = None;
+        let mut data: Option<&'de RawValue> = None;
+        let mut seen_data = false;
+        while let Some(key) = map.next_key::<EnvelopeField>()? {
+            match key {
+                EnvelopeField::Id if id.is_none() => id = Some(map.next_value()?),
+                EnvelopeField::Type if event_type.is_none() => {
+                    event_type = Some(map.next_value()?);
+                }
+                EnvelopeField::WebhookVersion if webhook_version.is_none() => {
+                    webhook_version = Some(map.next_value()?);
+                }
+                EnvelopeField::CreatedAt if created_at.is_none() => {
+                    created_at = Some(map.next_value()?);
+                }
+                EnvelopeField::Data if !seen_data => {
+                    seen_data = true;
+                    let is_run = event_type
+                        .as_deref()
+                        .is_some_and(|t| EventKind::from_type(t) != EventKind::Unknown);
+                    // Only when the version is already known to be the one these types
+                    // describe: otherwise a policy refusal must win over a run error.
+                    let version_known_ok = matches!(
+                        &webhook_version,
+                        Some(Some(v)) if v == WEBHOOK_VERSION
+                    );
+                    if is_run && version_known_ok {
+                        run = Some(map.next_value::<RunData>()?.run);
+                    } else {
+                        data = Some(map.next_value()?);
+                    }
+                }
+                EnvelopeField::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+                // A repeated key: the step-by-step rule reports it.
+                _ => return Err(A::Error::custom("duplicate field")),
+            }
+        }
+        Ok(OneWalk {
+            id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+            event_type: event_type.ok_or_else(|| A::Error::missing_field("type"))?,
+            webhook_version: webhook_version.flatten(),
+            created_at: created_at.flatten(),
+            run,
+            data,
+        })
+    }
+}
+
+/// The step-by-step parse: the whole body as raw JSON (syntax errors), then the
+/// envelope with `data` kept raw (envelope errors), the version policy, then
+/// `data.run` (run errors). Each error is classified by the step that found it.
+fn parse_stepwise(body: &[u8], policy: VersionPolicy) -> Result<Event, ParseError> {
     let raw: &RawValue = serde_json::from_slice(body)
         .map_err(|e| ParseError::from_json(&e, InvalidEventReason::Envelope))?;
     // Re-map data errors of the envelope to "invalid event", syntax errors were
@@ -341,6 +500,7 @@ pub(crate) fn parse(body: &[u8], policy: VersionPolicy) -> Result<Event, ParseEr
         }
         EventKind::Unknown => None,
     };
+    let owned = raw.to_owned();
     Ok(Event {
         id: env.id,
         event_type: env.event_type,
@@ -348,7 +508,8 @@ pub(crate) fn parse(body: &[u8], policy: VersionPolicy) -> Result<Event, ParseEr
         webhook_version: env.webhook_version,
         created_at: env.created_at,
         run,
-        raw: raw.to_owned(),
+        json: owned.get().into(),
+        raw: OnceLock::from(owned),
     })
 }
 
@@ -363,6 +524,110 @@ mod tests {
     }
 
     const MINIMAL_RUN: &str = r#"{"run_id":"8c1d7a52-4b0e-4c8e-9a51-0f2b8c6d9e10","created_at":"2026-03-22T10:00:00.123Z"}"#;
+
+    /// What the one-walk parse returns must be what the step-by-step one returns,
+    /// value for value and error for error.
+    fn same_as_stepwise(body: &str) {
+        for policy in [VersionPolicy::Exact, VersionPolicy::AcceptOther] {
+            let fast = parse(body.as_bytes(), policy);
+            let slow = parse_stepwise(body.as_bytes(), policy);
+            match (&fast, &slow) {
+                (Ok(a), Ok(b)) => {
+                    assert_eq!(a.id(), b.id(), "{body}");
+                    assert_eq!(a.event_type(), b.event_type(), "{body}");
+                    assert_eq!(a.kind(), b.kind(), "{body}");
+                    assert_eq!(a.webhook_version(), b.webhook_version(), "{body}");
+                    assert_eq!(a.created_at(), b.created_at(), "{body}");
+                    assert_eq!(format!("{:?}", a.run()), format!("{:?}", b.run()), "{body}");
+                    assert_eq!(a.raw().get(), b.raw().get(), "{body}");
+                    let va: Result<serde_json::Value, _> = a.deserialize();
+                    let vb: Result<serde_json::Value, _> = b.deserialize();
+                    assert_eq!(va, vb, "{body}");
+                }
+                (Err(a), Err(b)) => assert_eq!(a, b, "{body}"),
+                _ => panic!("{body}: {fast:?} vs {slow:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn one_walk_agrees_with_the_stepwise_parse() {
+        let v = r#""webhook_version":"2026-03-22""#;
+        let run = MINIMAL_RUN;
+        let bodies = vec![
+            run_body("run.completed", run),
+            run_body(
+                "run.failed",
+                r#"{"run_id":"r","created_at":"2026-03-22T10:00:00Z","error":"boom","error_details":{"a":[1]}}"#,
+            ),
+            run_body("evaluation.completed", run),
+            run_body("run.queued", run),
+            run_body("run.completed", r#"{"run_id":"r"}"#),
+            run_body(
+                "run.completed",
+                r#"{"run_id":1,"created_at":"2026-03-22T10:00:00Z"}"#,
+            ),
+            run_body("run.completed", "null"),
+            run_body(
+                "run.completed",
+                r#"{"run_id":"r","created_at":"2026-03-22T10:00:00Z","status":7}"#,
+            ),
+            // Another order: data first, version last, type after data.
+            format!(r#"{{"data":{{"run":{run}}},"id":"e","type":"run.completed",{v}}}"#),
+            format!(r#"{{"id":"e","data":{{"run":{run}}},"type":"run.failed",{v}}}"#),
+            format!(r#"{{"id":"e","type":"run.completed","data":{{"run":{run}}},{v}}}"#),
+            format!(r#"{{"id":"e","type":"run.completed","data":{{"run":{{"run_id":"r"}}}},{v}}}"#),
+            // Versions: other, missing, null, not a string.
+            format!(
+                r#"{{"id":"e","type":"run.completed","webhook_version":"2027-01-01","data":{{"run":{run}}}}}"#
+            ),
+            format!(r#"{{"id":"e","type":"run.completed","data":{{"run":{run}}}}}"#),
+            format!(
+                r#"{{"id":"e","type":"run.completed","webhook_version":null,"data":{{"run":{run}}}}}"#
+            ),
+            format!(
+                r#"{{"id":"e","type":"run.completed","webhook_version":5,"data":{{"run":{run}}}}}"#
+            ),
+            // Envelope problems, before and after data.
+            format!(r#"{{"type":"run.completed",{v},"data":{{"run":{run}}}}}"#),
+            format!(r#"{{"id":"e",{v},"data":{{"run":{run}}}}}"#),
+            format!(r#"{{"id":7,"type":"run.completed",{v},"data":{{"run":{run}}}}}"#),
+            format!(
+                r#"{{"id":"e","type":"run.completed",{v},"data":{{"run":{{"run_id":"r"}}}},"id":"f"}}"#
+            ),
+            format!(
+                r#"{{"id":"e","type":"run.completed",{v},"data":{{"run":{run}}},"created_at":"noon"}}"#
+            ),
+            format!(r#"{{"id":"e","id":"f","type":"x",{v}}}"#),
+            format!(r#"{{"id":"e","type":"x",{v},"data":1,"data":2}}"#),
+            format!(
+                r#"{{"id":"e","type":"run.completed",{v},"created_at":null,"data":{{"run":{run}}},"extra":[{{}}]}}"#
+            ),
+            format!(r#"{{"i\u0064":"e","type":"run.completed",{v},"data":{{"run":{run}}}}}"#),
+            // Syntax: bad JSON inside data, trailing garbage, whitespace, not an object.
+            format!(
+                r#"{{"id":"e","type":"run.completed",{v},"data":{{"run":{{"run_id":"r",}}}}}}"#
+            ),
+            format!(r#"{{"id":"e","type":"x",{v}}} x"#),
+            format!(" \n {{\"id\":\"e\",\"type\":\"x\",{v}}} \n "),
+            "[1,2]".into(),
+            "\"text\"".into(),
+            "".into(),
+            "{".into(),
+            format!("{{\"id\":\"e\",\"type\":\"x\",{v},\"other\":\"\\ud800\"}}"),
+        ];
+        for body in &bodies {
+            same_as_stepwise(body);
+        }
+        // Invalid UTF-8 inside an ignored string.
+        let mut bytes = format!(r#"{{"id":"e","type":"x",{v},"other":"??"}}"#).into_bytes();
+        let at = bytes.len() - 4;
+        bytes[at] = 0xff;
+        assert_eq!(
+            parse(&bytes, VersionPolicy::Exact).unwrap_err(),
+            parse_stepwise(&bytes, VersionPolicy::Exact).unwrap_err()
+        );
+    }
 
     #[test]
     fn run_completed_minimal() {
