@@ -15,9 +15,6 @@ pub const MAX_SIGNATURES: usize = 16;
 /// Hex digits in a well-formed `v1` value.
 const HEX_LEN: usize = DIGEST_LEN * 2;
 
-/// The placeholder in unused candidate slots (never read: `candidates` bounds them).
-const NO_CANDIDATE: &[u8; HEX_LEN] = &[b'0'; HEX_LEN];
-
 /// A parsed `X-Nexio-Signature: t=<unix>,v1=<hex>[,v1=…]` value.
 ///
 /// Grammar (the crate's decision where Nexio's docs are silent):
@@ -32,7 +29,7 @@ const NO_CANDIDATE: &[u8; HEX_LEN] = &[b'0'; HEX_LEN];
 ///   hashing.
 ///
 /// Parsing borrows the header and allocates nothing; the value lives on the stack
-/// (about 180 bytes). It keeps each 64-character `v1` value as borrowed text and
+/// (about 90 bytes). It keeps each 64-character `v1` value as borrowed text and
 /// decodes it into a `[u8; 32]` only when it is compared ([`SignatureHeader::digests`]):
 /// a header is usually parsed once and its digests read once, so deciding hex validity
 /// there costs nothing extra and keeps the parsed value small.
@@ -52,7 +49,11 @@ pub struct SignatureHeader<'a> {
     timestamp_text: &'a [u8],
     /// The `v1` values that are exactly 64 bytes long, in header order; whether they
     /// are hex is decided when they are decoded.
-    candidates: [&'a [u8; HEX_LEN]; MAX_SIGNATURES],
+    /// The header value, which `candidates` index into.
+    value: &'a [u8],
+    /// Where each such value starts in `value` (the header is at most 4096 bytes);
+    /// offsets keep this struct small enough to move without a `memcpy` call.
+    candidates: [u16; MAX_SIGNATURES],
     /// How many of `candidates` are filled.
     filled: u8,
     /// How many `v1` entries the header carried (well-formed or not).
@@ -77,11 +78,12 @@ impl<'a> SignatureHeader<'a> {
         }
     }
 
-    fn empty() -> Self {
+    fn empty(value: &'a [u8]) -> Self {
         Self {
             timestamp: 0,
             timestamp_text: &[],
-            candidates: [NO_CANDIDATE; MAX_SIGNATURES],
+            value,
+            candidates: [0; MAX_SIGNATURES],
             filled: 0,
             entries: 0,
         }
@@ -110,7 +112,7 @@ impl<'a> SignatureHeader<'a> {
         }
         let (digits, rest) = rest.split_at_checked(end)?;
         let mut rest = rest.strip_prefix(b",")?;
-        let mut out = Self::empty();
+        let mut out = Self::empty(value);
         out.timestamp = i64::try_from(timestamp).ok()?;
         out.timestamp_text = digits;
         loop {
@@ -136,7 +138,7 @@ impl<'a> SignatureHeader<'a> {
         if value.iter().all(|&b| b == b' ' || b == b'\t') {
             return Err(SignatureHeaderError::Empty);
         }
-        let mut out = Self::empty();
+        let mut out = Self::empty(value);
         let mut seen_timestamp = false;
         let mut rest = value;
         loop {
@@ -190,8 +192,12 @@ impl<'a> SignatureHeader<'a> {
         self.entries = self.entries.wrapping_add(1);
         if let Some(value) = value
             && let Some(slot) = self.candidates.get_mut(usize::from(self.filled))
+            // Always within `self.value` and below 4096, so this cannot fail.
+            && let Ok(offset) = u16::try_from(
+                value.as_ptr().addr().wrapping_sub(self.value.as_ptr().addr()),
+            )
         {
-            *slot = value;
+            *slot = offset;
             self.filled = self.filled.wrapping_add(1);
         }
         Ok(())
@@ -222,7 +228,13 @@ impl<'a> SignatureHeader<'a> {
             .get(..usize::from(self.filled))
             .unwrap_or_default()
             .iter()
-            .filter_map(|hex| decode_hex_32(hex))
+            .filter_map(|&at| {
+                let hex = self
+                    .value
+                    .get(usize::from(at)..)?
+                    .first_chunk::<HEX_LEN>()?;
+                decode_hex_32(hex)
+            })
     }
 
     /// How many `v1` entries are 64 characters long (digests that could match).
