@@ -35,10 +35,11 @@ const SHA256_IV: [u32; 8] = [
 /// crate ends up in) rather than by cloning an `hmac::Hmac<Sha256>`: the message is
 /// always `t`, `.`, body, so the first block is assembled once, the body's whole
 /// blocks are compressed straight from the caller's buffer, and the per-request state
-/// is 32 bytes instead of a ~200-byte struct copied in and wiped on drop. That is
-/// measurably cheaper at webhook sizes (criterion, same run: about 5% of the MAC at
-/// 256 B, 1.5% at 1 KiB; nothing at 16 KiB and up) and is checked against the `hmac`
-/// crate on every message length from 0 to 300 bytes and keys of 0 to 200 bytes.
+/// is 32 bytes instead of a ~200-byte struct. That is measurably cheaper at webhook
+/// sizes (against a pre-keyed `hmac::Hmac<Sha256>` clone, best of 25 × 20,000: ~11 ns
+/// less at 256 B, about 4.5%; 12 to 20 ns at 1 KiB; nothing at 16 KiB and up) and is
+/// checked against the `hmac` crate on every message length from 0 to 300 bytes with
+/// keys of 0 to 200 bytes.
 ///
 /// The two key states are wiped when the key is dropped. Per request, the copy of the
 /// inner state is overwritten in place by the first compression it feeds, and the
@@ -92,8 +93,8 @@ impl PreparedKey {
     ///
     /// The first block is assembled from `timestamp`, `.` and the start of the body,
     /// the body's remaining whole blocks are compressed straight from the caller's
-    /// buffer, and the tail is padded in place (a general streaming buffer cost twice
-    /// as much at 256 B; measured).
+    /// buffer, and the tail is padded in place. (A general streaming buffer on the
+    /// same compression function saved only half as much at 256 B; measured.)
     pub(crate) fn sign(&self, timestamp: &[u8], body: &[u8]) -> [u8; DIGEST_LEN] {
         let message_len = (BLOCK as u64)
             .wrapping_add(timestamp.len() as u64)
