@@ -339,6 +339,8 @@ pub(crate) fn parse(body: &[u8], policy: VersionPolicy) -> Result<Event, ParseEr
     {
         return Ok(event);
     }
+    #[cfg(test)]
+    tests::STEPWISE.with(|n| n.set(n.get().wrapping_add(1)));
     parse_stepwise(body, policy)
 }
 
@@ -516,6 +518,71 @@ fn parse_stepwise(body: &[u8], policy: VersionPolicy) -> Result<Event, ParseErro
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// How many times `parse` fell back to the step-by-step parse on this thread.
+        pub(super) static STEPWISE: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Whether parsing `body` took the step-by-step fallback.
+    fn fell_back(body: &str, policy: VersionPolicy) -> bool {
+        let before = STEPWISE.with(Cell::get);
+        let _ = parse(body.as_bytes(), policy);
+        STEPWISE.with(Cell::get) != before
+    }
+
+    #[test]
+    fn one_walk_takes_the_fast_path_where_it_should() {
+        let v = r#""webhook_version":"2026-03-22""#;
+        let run = MINIMAL_RUN;
+        let exact = VersionPolicy::Exact;
+        let other = VersionPolicy::AcceptOther;
+        // Nexio's order, another order, unknown types and keys: one walk, no fallback.
+        for (body, policy) in [
+            (run_body("run.completed", run), exact),
+            (run_body("run.failed", run), other),
+            (run_body("run.queued", r#"{"anything":[1,2]}"#), exact),
+            (
+                format!(r#"{{"data":{{"run":{run}}},"id":"e","type":"run.completed",{v}}}"#),
+                exact,
+            ),
+            (
+                format!(r#"{{"id":"e","type":"run.completed","data":{{"run":{run}}},{v}}}"#),
+                exact,
+            ),
+            (
+                format!(
+                    r#"{{"id":"e","type":"x",{v},"data":{{"y":1}},"extra":[{{}}],"more":null}}"#
+                ),
+                exact,
+            ),
+            (
+                format!(
+                    r#"{{"id":"e","type":"run.completed","webhook_version":"2027-01-01","data":{{"run":{run}}}}}"#
+                ),
+                other,
+            ),
+        ] {
+            assert!(!fell_back(&body, policy), "{body}");
+            assert!(parse(body.as_bytes(), policy).is_ok(), "{body}");
+        }
+        // Errors and refusals: decided by the step-by-step parse.
+        for (body, policy) in [
+            (format!(r#"{{"id":"e","id":"f","type":"x",{v}}}"#), exact),
+            (run_body("run.completed", r#"{"run_id":"r"}"#), exact),
+            (
+                format!(
+                    r#"{{"id":"e","type":"run.completed","webhook_version":"2027-01-01","data":{{"run":{run}}}}}"#
+                ),
+                exact,
+            ),
+            ("[1]".to_string(), exact),
+        ] {
+            assert!(fell_back(&body, policy), "{body}");
+            assert!(parse(body.as_bytes(), policy).is_err(), "{body}");
+        }
+    }
 
     fn run_body(event_type: &str, run: &str) -> String {
         format!(
@@ -599,6 +666,12 @@ mod tests {
                 r#"{{"id":"e","type":"run.completed",{v},"data":{{"run":{run}}},"created_at":"noon"}}"#
             ),
             format!(r#"{{"id":"e","id":"f","type":"x",{v}}}"#),
+            format!(r#"{{"id":"e","type":"x","type":"y",{v}}}"#),
+            format!(r#"{{"id":"e","type":"x",{v},{v}}}"#),
+            format!(r#"{{"id":"e","type":"x",{v},"created_at":null,"created_at":null}}"#),
+            format!(
+                r#"{{"id":"e","type":"run.completed",{v},"data":{{"run":{run}}},"data":{{"run":{run}}}}}"#
+            ),
             format!(r#"{{"id":"e","type":"x",{v},"data":1,"data":2}}"#),
             format!(
                 r#"{{"id":"e","type":"run.completed",{v},"created_at":null,"data":{{"run":{run}}},"extra":[{{}}]}}"#

@@ -489,6 +489,33 @@ mod tests {
     }
 
     #[test]
+    fn canonical_reader_takes_the_canonical_shape() {
+        // Every digit, one to sixteen `v1`, either case: the one-pass reader's.
+        for t in ["0", "9", "1234567890", "9223372036854775807"] {
+            for n in [1, 2, 16] {
+                let header = format!("t={t}{}", format!(",v1={SIG}").repeat(n));
+                let fast = SignatureHeader::parse_canonical(header.as_bytes());
+                assert_eq!(fast.map(|h| h.digests().count()), Some(n), "{header}");
+            }
+        }
+        let upper = format!("t=1,v1={}", SIG.to_uppercase());
+        assert!(SignatureHeader::parse_canonical(upper.as_bytes()).is_some());
+        // Anything else is the general rule's.
+        for header in [
+            format!("t=1 ,v1={SIG}"),
+            format!("v1={SIG},t=1"),
+            format!("t=1,v1={SIG},x=1"),
+            format!("t=9223372036854775808,v1={SIG}"),
+            format!("t=1{}", format!(",v1={SIG}").repeat(17)),
+        ] {
+            assert!(
+                SignatureHeader::parse_canonical(header.as_bytes()).is_none(),
+                "{header}"
+            );
+        }
+    }
+
+    #[test]
     fn bounds_at_the_limit() {
         let sixteen = format!("t=1{}", format!(",v1={SIG}").repeat(16));
         assert_eq!(parse(&sixteen).unwrap().digests().count(), 16);

@@ -375,6 +375,61 @@ mod tests {
     }
 
     #[test]
+    fn classifying_scan_finds_every_known_name_and_no_look_alike() {
+        // Each name this crate reads, and a name of the same length that is not it.
+        let entries = [
+            (SIGNATURE, "s"),
+            (TIMESTAMP, "t"),
+            (EVENT, "e"),
+            (WEBHOOK_VERSION, "v"),
+            (DELIVERY, "d"),
+            (AUTHORIZATION, "a"),
+            ("x-nexio-signaturx", "1"),
+            ("x-nexio-timestamq", "2"),
+            ("x-nexio-evenz", "3"),
+            ("x-nexio-webhook-versioo", "4"),
+            ("x-nexio-deliverz", "5"),
+            ("authorizatioo", "6"),
+            ("content-type", "c"),
+        ];
+        for with_real in [true, false] {
+            let mut map = http::HeaderMap::new();
+            for (n, v) in entries
+                .iter()
+                .filter(|(n, _)| with_real || !VERIFY_HEADERS.contains(n))
+            {
+                map.append(
+                    http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                    http::HeaderValue::from_static(v),
+                );
+            }
+            let want: Vec<_> = VERIFY_HEADERS.iter().map(|n| map.lookup(n)).collect();
+            let expected: Vec<_> = if with_real {
+                ["s", "t", "e", "v", "d", "a"]
+                    .iter()
+                    .map(|v| HeaderLookup::One(v.as_bytes()))
+                    .collect()
+            } else {
+                vec![HeaderLookup::Absent; 6]
+            };
+            assert_eq!(want, expected);
+            // The verifier's own list (recognized by address), and the same names
+            // elsewhere in memory (classified one by one).
+            let copy: Vec<&str> = VERIFY_HEADERS.to_vec();
+            for names in [&VERIFY_HEADERS[..], &copy[..]] {
+                let mut found = [HeaderLookup::One(b"stale"); 6];
+                assert!(scan_known(&map, names, &mut found));
+                assert_eq!(found.as_slice(), want.as_slice());
+            }
+            // Not for it: a name it does not know, or one asked twice.
+            let mut found = [HeaderLookup::One(b"stale"); 2];
+            assert!(!scan_known(&map, &["x-other", EVENT], &mut found));
+            assert!(!scan_known(&map, &[EVENT, EVENT], &mut found));
+            assert_eq!(found, [HeaderLookup::One(b"stale"); 2]);
+        }
+    }
+
+    #[test]
     fn lookup_many_answers_as_lookup_does() {
         let names = [
             SIGNATURE,

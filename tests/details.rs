@@ -250,3 +250,43 @@ fn verifier_debug_shows_configuration_but_no_secret() {
         )
     );
 }
+
+#[test]
+fn verified_debug_shows_metadata_not_the_body() {
+    let secret = Secret::new("whsec_abc123def456").unwrap();
+    let id = secret.key_id();
+    let d = Signer::new(secret.clone())
+        .delivery(sample::RUN_COMPLETED)
+        .timestamp(1_774_180_800)
+        .build();
+    let verifier = nexio_webhooks::Verifier::new(secret);
+    let verified = verifier.verify_at(&d, d.body(), 1_774_180_830).unwrap();
+    let delivery = d.header("X-Nexio-Delivery").unwrap().to_owned();
+    assert_eq!(
+        format!("{verified:?}"),
+        format!(
+            "Verified {{ body_len: {}, timestamp: 1774180800, skew: 30, key_id: {id:?}, \
+             delivery_id: Some({delivery:?}), mismatches: HeaderMismatches(0), \
+             replayable_until: 1774181100, version_policy: Exact }}",
+            d.body().len()
+        )
+    );
+    // A delivery id that is not UTF-8 is not shown (nor returned).
+    let headers: Vec<(String, Vec<u8>)> = d
+        .headers()
+        .iter()
+        .map(|(name, value)| {
+            let value = if name.eq_ignore_ascii_case("X-Nexio-Delivery") {
+                vec![0xff, 0xfe]
+            } else {
+                value.as_bytes().to_vec()
+            };
+            (name.to_string(), value)
+        })
+        .collect();
+    let verified = verifier
+        .verify_at(&headers, d.body(), 1_774_180_830)
+        .unwrap();
+    assert_eq!(verified.delivery_id(), None);
+    assert!(format!("{verified:?}").contains("delivery_id: None"));
+}
