@@ -56,6 +56,22 @@ impl HeaderSource for HeaderMap {
     fn lookup(&self, name: &str) -> HeaderLookup<'_> {
         HeaderLookup::from_values(self.get_all(name).map(header::HeaderValue::as_bytes))
     }
+
+    /// One pass over the values for a map of up to 16 of them (as for `http`'s map),
+    /// hashed lookups above that.
+    fn lookup_many<'s>(&'s self, names: &[&str], found: &mut [HeaderLookup<'s>]) {
+        if self.len() <= crate::headers::HEADER_MAP_SCAN_MAX {
+            crate::headers::scan_pairs(
+                self.iter().map(|(n, v)| (n.as_str(), v.as_bytes())),
+                names,
+                found,
+            );
+        } else {
+            for (name, slot) in names.iter().zip(found.iter_mut()) {
+                *slot = self.lookup(name);
+            }
+        }
+    }
 }
 
 /// The receiver registered with `app_data`, plain or as `web::Data`.
@@ -140,5 +156,52 @@ impl ResponseError for Rejection {
         HttpResponse::build(self.status_code())
             .content_type(REJECTION_CONTENT_TYPE)
             .body(self.body())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::{HeaderName, HeaderValue};
+
+    #[test]
+    fn lookup_many_answers_as_lookup_does() {
+        let names = [
+            crate::headers::SIGNATURE,
+            crate::headers::TIMESTAMP,
+            crate::headers::EVENT,
+            crate::headers::DELIVERY,
+            crate::headers::AUTHORIZATION,
+            "x-other",
+        ];
+        for filler in [0, 5, 40] {
+            let mut map = HeaderMap::new();
+            for (n, v) in [
+                ("X-Nexio-Signature", "s"),
+                ("x-nexio-event", "e1"),
+                ("X-NEXIO-EVENT", "e2"),
+                ("authorization", "a"),
+                ("content-type", "c"),
+            ] {
+                map.append(
+                    HeaderName::from_bytes(n.as_bytes()).unwrap(),
+                    HeaderValue::from_static(v),
+                );
+            }
+            for i in 0..filler {
+                map.append(
+                    HeaderName::from_bytes(format!("x-filler-{i}").as_bytes()).unwrap(),
+                    HeaderValue::from_static("f"),
+                );
+            }
+            let want: Vec<_> = names.iter().map(|n| map.lookup(n)).collect();
+            assert_eq!(want[0], HeaderLookup::One(b"s"));
+            assert_eq!(want[2], HeaderLookup::Repeated);
+            assert_eq!(want[3], HeaderLookup::Absent);
+            assert_eq!(want[4], HeaderLookup::One(b"a"));
+            let mut found = [HeaderLookup::One(b"stale"); 6];
+            map.lookup_many(&names, &mut found);
+            assert_eq!(found.as_slice(), want.as_slice(), "{filler}");
+        }
     }
 }

@@ -129,7 +129,7 @@ fn add_value<'a>(slot: &mut HeaderLookup<'a>, value: &'a [u8]) {
 
 /// One pass over `(name, value)` pairs, answering every name in `names`.
 #[inline]
-fn scan_pairs<'a, I>(pairs: I, names: &[&str], found: &mut [HeaderLookup<'a>])
+pub(crate) fn scan_pairs<'a, I>(pairs: I, names: &[&str], found: &mut [HeaderLookup<'a>])
 where
     I: Iterator<Item = (&'a str, &'a [u8])>,
 {
@@ -153,7 +153,7 @@ where
 /// Up to this many header values, [`http::HeaderMap`] answers
 /// [`HeaderSource::lookup_many`] with one pass over its entries; above it, with
 /// hashed lookups (whose cost does not grow with the request's header count).
-const HEADER_MAP_SCAN_MAX: usize = 16;
+pub(crate) const HEADER_MAP_SCAN_MAX: usize = 16;
 
 impl HeaderSource for http::HeaderMap {
     /// One pass over the entries for a map of up to 16 values (a webhook delivery
