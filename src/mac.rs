@@ -96,10 +96,7 @@ impl PreparedKey {
     /// buffer, and the tail is padded in place. (A general streaming buffer on the
     /// same compression function saved only half as much at 256 B; measured.)
     pub(crate) fn sign(&self, timestamp: &[u8], body: &[u8]) -> [u8; DIGEST_LEN] {
-        let message_len = (BLOCK as u64)
-            .wrapping_add(timestamp.len() as u64)
-            .wrapping_add(1)
-            .wrapping_add(body.len() as u64);
+        let message_len = message_len(timestamp, body);
         let mut state = self.inner;
         let mut block = [0u8; BLOCK];
         // `t` and `.` take at most 20 bytes for any i64; a longer `timestamp` (only
@@ -130,15 +127,7 @@ impl PreparedKey {
             timestamp.len().wrapping_add(1).wrapping_add(take)
         };
         let inner = pad_and_finish(&mut state, &mut block, filled, message_len);
-        let mut outer = self.outer;
-        let mut block = [0u8; BLOCK];
-        copy_prefix(&mut block, &inner);
-        pad_and_finish(
-            &mut outer,
-            &mut block,
-            DIGEST_LEN,
-            (BLOCK + DIGEST_LEN) as u64,
-        )
+        self.finish_outer(&inner)
     }
 
     /// [`PreparedKey::sign`] through a general streaming buffer, for a `timestamp`
@@ -153,21 +142,32 @@ impl PreparedKey {
         hash.absorb(timestamp);
         hash.absorb(b".");
         hash.absorb(body);
-        let len = (BLOCK as u64)
-            .wrapping_add(timestamp.len() as u64)
-            .wrapping_add(1)
-            .wrapping_add(body.len() as u64);
-        let inner = hash.finish(len);
-        let mut outer = self.outer;
+        let inner = hash.finish(message_len(timestamp, body));
+        self.finish_outer(&inner)
+    }
+
+    /// The outer hash: `key ⊕ opad` (already absorbed), then the inner digest.
+    #[inline(always)]
+    fn finish_outer(&self, inner: &[u8; DIGEST_LEN]) -> [u8; DIGEST_LEN] {
+        let mut state = self.outer;
         let mut block = [0u8; BLOCK];
-        copy_prefix(&mut block, &inner);
+        copy_prefix(&mut block, inner);
         pad_and_finish(
-            &mut outer,
+            &mut state,
             &mut block,
             DIGEST_LEN,
             (BLOCK + DIGEST_LEN) as u64,
         )
     }
+}
+
+/// The length of the inner hash's message: the key block, `t`, `.`, the body.
+#[inline(always)]
+fn message_len(timestamp: &[u8], body: &[u8]) -> u64 {
+    (BLOCK as u64)
+        .wrapping_add(timestamp.len() as u64)
+        .wrapping_add(1)
+        .wrapping_add(body.len() as u64)
 }
 
 /// SHA-256's end: `block` holds the last `filled` (< 64) message bytes and zeros after
@@ -218,7 +218,6 @@ struct Blocks {
 impl Blocks {
     /// Adds `data`: tops up the partial block, compresses whole blocks straight from
     /// `data`, keeps the rest.
-    #[inline(always)]
     fn absorb(&mut self, mut data: &[u8]) {
         if self.filled != 0 {
             let free = self.block.get_mut(self.filled..).unwrap_or_default();
