@@ -1,5 +1,10 @@
 //! HMAC-SHA256 over `<t>.<raw body>` with key state prepared once, and the
-//! constant-time comparison against every `v1` entry (CONTRACT §2).
+//! constant-time comparison against every `v1` entry (see `docs/verification.md`,
+//! *The signed message* and *The key*).
+//!
+//! This module builds on `secret` (a `Secret` gives the key bytes and the `KeyId`)
+//! and never the other way round: `secret` holds the vocabulary types and
+//! compares its bearer-token digests with `subtle` directly.
 
 use sha2::block_api::compress256;
 use sha2::{Digest, Sha256};
@@ -261,11 +266,6 @@ pub(crate) fn ct_eq_32_choice(a: &[u8; DIGEST_LEN], b: &[u8; DIGEST_LEN]) -> Cho
     acc.ct_eq(&0)
 }
 
-/// [`ct_eq_32_choice`] as a `bool`, for callers that only need the verdict.
-pub(crate) fn ct_eq_32(a: &[u8; DIGEST_LEN], b: &[u8; DIGEST_LEN]) -> bool {
-    bool::from(ct_eq_32_choice(a, b))
-}
-
 #[inline]
 fn u64_of(chunk: &[u8]) -> u64 {
     let mut word = [0u8; 8];
@@ -374,9 +374,9 @@ mod tests {
         for i in 0..32 {
             let mut b = a;
             b[i] ^= 0x80;
-            assert!(!ct_eq_32(&a, &b));
+            assert!(!bool::from(ct_eq_32_choice(&a, &b)));
             b[i] ^= 0x80;
-            assert!(ct_eq_32(&a, &b));
+            assert!(bool::from(ct_eq_32_choice(&a, &b)));
         }
         assert!(matches_any(&a, &[[0; 32], a]));
         assert!(matches_any(&a, &[a, [0; 32]]));

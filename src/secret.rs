@@ -1,9 +1,11 @@
 //! Endpoint secrets, their non-secret key ids, and the optional bearer token
-//! (CONTRACT §2, §5, §6).
+//! (`docs/verification.md`: *Secrets*, *Rotation and key ids*, *The bearer
+//! token*).
 
 use core::fmt;
 
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 /// The prefix every Nexio signing secret carries.
@@ -123,7 +125,7 @@ fn looks_like_api_key(s: &str) -> bool {
 }
 
 /// A short, stable, non-secret fingerprint of a key, for reporting which secret
-/// matched (CONTRACT §5).
+/// matched (`docs/verification.md`, *Rotation and key ids*).
 ///
 /// It is the first 4 bytes of `SHA-256("nexio-webhooks key id v1\0" ‖ key)`, shown as
 /// 8 lowercase hex digits. Operators can compute it for any secret with
@@ -173,7 +175,7 @@ impl fmt::Debug for KeyId {
 }
 
 /// The endpoint's `auth_token`, expected as `Authorization: Bearer <token>`
-/// (CONTRACT §6).
+/// (`docs/verification.md`, *The bearer token*).
 ///
 /// Only its SHA-256 digest is kept, and an incoming token is hashed the same way and
 /// compared in constant time, so neither the content nor the length of the configured
@@ -220,10 +222,11 @@ impl BearerToken {
         })
     }
 
-    /// Constant-time check of a presented token.
+    /// Constant-time check of a presented token: both sides are 32-byte digests, so
+    /// the comparison's time depends on neither token's content nor length.
     pub(crate) fn matches(&self, presented: &[u8]) -> bool {
         let presented = Zeroizing::new(token_digest(presented));
-        crate::mac::ct_eq_32(&self.digest, &presented)
+        bool::from(self.digest.as_slice().ct_eq(presented.as_slice()))
     }
 }
 
