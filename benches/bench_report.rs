@@ -1,12 +1,16 @@
-//! Prints the ratio tables of the last `benches/verify.rs` run: for every criterion
-//! group, each function's median divided by the `hmac_floor` median of the same group,
-//! then the issue-7 targets with the ratios they were judged on.
+//! Prints the ratio tables of the last `verify` bench run: for every criterion group,
+//! each function's median divided by the `hmac_floor` median of the same group, then
+//! the performance targets with the ratios they are judged on.
 //!
 //! ```sh
-//! cargo bench --bench verify -- --warm-up-time 1 --measurement-time 3
-//! cargo run --example bench_report            # reads target/criterion
-//! cargo run --example bench_report -- DIR     # or another criterion directory
+//! cargo bench --manifest-path benches/Cargo.toml --bench verify -- --warm-up-time 1 --measurement-time 3
+//! cargo run --manifest-path benches/Cargo.toml --bin bench_report            # criterion's directory
+//! cargo run --manifest-path benches/Cargo.toml --bin bench_report -- DIR     # or another one
 //! ```
+//!
+//! Criterion's directory is `$CRITERION_HOME` if set, else `criterion` under
+//! `$CARGO_TARGET_DIR` if set, else `benches/target/criterion`: where `cargo bench` of
+//! this crate writes it.
 //!
 //! It reads `<DIR>/**/new/benchmark.json` (for the group and function names) and the
 //! `estimates.json` beside it (for the median, in nanoseconds). Ratios, not absolute
@@ -18,8 +22,11 @@
 //! load only ever adds time), so one unlucky stretch does not skew a ratio.
 //!
 //! ```sh
-//! for r in r1 r2 r3; do cargo bench --bench verify -- --warm-up-time 1 --measurement-time 3 --save-baseline $r; done
-//! cargo run --example bench_report -- --baselines r1,r2,r3
+//! for r in r1 r2 r3; do
+//!   cargo bench --manifest-path benches/Cargo.toml --bench verify -- \
+//!     --warm-up-time 1 --measurement-time 3 --save-baseline $r
+//! done
+//! cargo run --manifest-path benches/Cargo.toml --bin bench_report -- --baselines r1,r2,r3
 //! ```
 
 use std::collections::BTreeMap;
@@ -50,7 +57,7 @@ const ORDER: [&str; 12] = [
 const SIZES: [&str; 5] = ["256B", "1KiB", "16KiB", "256KiB", "1MiB"];
 
 fn main() -> ExitCode {
-    let mut dir = PathBuf::from("target/criterion");
+    let mut dir = criterion_dir();
     let mut baselines = vec!["new".to_owned()];
     let mut args = std::env::args_os().skip(1);
     while let Some(arg) = args.next() {
@@ -75,7 +82,7 @@ fn main() -> ExitCode {
     }
     if medians.is_empty() {
         eprintln!(
-            "bench_report: no criterion results under {} (run `cargo bench --bench verify` first)",
+            "bench_report: no criterion results under {} (run `cargo bench --manifest-path benches/Cargo.toml --bench verify` first)",
             dir.display()
         );
         return ExitCode::FAILURE;
@@ -92,6 +99,19 @@ fn main() -> ExitCode {
     print_matrices(&medians);
     print_targets(&medians);
     ExitCode::SUCCESS
+}
+
+/// Where criterion writes its results when this crate's benches run: it honours
+/// `CRITERION_HOME`, then `CARGO_TARGET_DIR`, then the crate's own `target/`.
+fn criterion_dir() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return PathBuf::from(home);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target"),
+        PathBuf::from,
+    );
+    target.join("criterion")
 }
 
 /// Walks `dir` for `<baseline>/benchmark.json` + `<baseline>/estimates.json` pairs,

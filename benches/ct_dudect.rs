@@ -1,7 +1,9 @@
 //! Statistical constant-time check with dudect (Welch's t-test on timing
-//! distributions of two input classes): `cargo bench --bench ct_dudect [FILTER]`.
+//! distributions of two input classes), from the repository's root:
+//! `cargo bench --manifest-path benches/Cargo.toml --bench ct_dudect [FILTER]`.
 //!
-//! Each bench takes 1,200,000 samples (dudect reports the n of the cropped test with the largest |t|, so about a million). |t| < 4.5 means no timing difference between
+//! Each bench takes 1,200,000 samples (dudect reports the n of the cropped test with
+//! the largest |t|, so about a million). |t| < 4.5 means no timing difference between
 //! the classes was detected. `leaky_compare` is a deliberately early-exit comparison
 //! on the same inputs as `signature_position`: it must show a large |t|, proving the
 //! harness can see a leak of this size on this machine.

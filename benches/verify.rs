@@ -1,10 +1,10 @@
-//! Issue 7: the verify path against the raw HMAC floor and the peer libraries, side by
-//! side in one run. Ratios of medians are what count (see `examples/bench_report.rs`);
-//! absolute times on a shared machine are noise.
+//! The verify path against the raw HMAC floor and the peer libraries, side by side in
+//! one run. Ratios of medians are what count (see `bench_report.rs`); absolute times on
+//! a shared machine are noise. From the repository's root:
 //!
 //! ```sh
-//! cargo bench --bench verify -- --warm-up-time 1 --measurement-time 3
-//! cargo run --example bench_report
+//! cargo bench --manifest-path benches/Cargo.toml --bench verify -- --warm-up-time 1 --measurement-time 3
+//! cargo run --manifest-path benches/Cargo.toml --bin bench_report
 //! ```
 //!
 //! Groups (names are read by tooling; keep them):

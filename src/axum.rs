@@ -64,25 +64,39 @@
 //!
 //! The extractor's own body limit ([`Receiver::with_body_limit`], default 1 MiB)
 //! applies; axum's `DefaultBodyLimit` layer does not.
+//!
+//! With a replay guard, the extractor claims the delivery and the handler completes
+//! it with [`NexioWebhook::complete`] once processed (dropped unsettled, the claim is
+//! released). For a handler that keeps `Json<T>`, `Bytes` or its own extractors, and
+//! for completion decided by the response's status, use the `tower` feature's
+//! `NexioWebhookLayer` instead; behind it, [`NexioWebhook`] takes the layer's claim
+//! rather than claiming again, and [`VerifiedDelivery`] hands on the metadata.
 
 use axum_core::body::Body;
-use axum_core::extract::{FromRef, FromRequest, Request};
+use axum_core::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum_core::response::{IntoResponse, Response};
-use http::HeaderValue;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::CONTENT_LENGTH;
+use http::request::Parts;
 use http_body_util::BodyExt as _;
 
-use crate::receiver::{FromVerified, REJECTION_CONTENT_TYPE, rejected};
+use crate::extract::{FromVerified, LayerVerified};
+use crate::rejection::rejected;
 
-pub use crate::receiver::{NexioWebhook, Receiver, Rejection};
+pub use crate::extract::{NexioWebhook, VerifiedDelivery};
+pub use crate::receiver::Receiver;
+pub use crate::rejection::Rejection;
 
 /// Extracts a verified, parsed delivery.
 ///
 /// In order: the signature header, replay window and bearer token (before the body is
 /// read); `Content-Length` against the body limit (413 at once); the body, read
 /// frame by frame and abandoned at the first byte past the limit (413); the MAC over
-/// the exact bytes; the parse into `T`; the replay guard. Any failure is a
-/// [`Rejection`], which is the response.
+/// the exact bytes; the parse into `T`; the claim with the replay guard. Any failure
+/// is a [`Rejection`], which is the response.
+///
+/// Behind the `tower` feature's `NexioWebhookLayer`, the body is the one the layer
+/// verified; the extractor verifies it at the layer's instant and does not claim
+/// again (the layer holds the claim).
 impl<S, T> FromRequest<S> for NexioWebhook<T>
 where
     Receiver: FromRef<S>,
@@ -94,6 +108,7 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let receiver = Receiver::from_ref(state);
         let (parts, mut body) = req.into_parts();
+        let layer = parts.extensions.get::<LayerVerified>().copied();
         let content_length = content_length(&parts.headers);
         receiver.check_head_at(&parts.headers, content_length, receiver.now())?;
 
@@ -106,11 +121,32 @@ where
         }
         drop(body);
         let bytes = buffer.into_vec();
+        if let Some(layer) = layer {
+            return receiver
+                .accept_behind_layer(&parts.headers, &bytes, layer.now)
+                .await;
+        }
         // The clock is read again: a body trickled in slowly is judged at the time it
         // is complete, so it cannot outlast the replay guard's memory.
         receiver
             .accept_at(&parts.headers, &bytes, receiver.now())
             .await
+    }
+}
+
+/// The metadata the verifying layer put in the request's extensions. A handler that
+/// asks for it on a route without the layer is answered 500
+/// `receiver_misconfigured`: failing closed, since a 2xx would tell Nexio to stop
+/// retrying a delivery nobody verified.
+impl<S: Send + Sync> FromRequestParts<S> for VerifiedDelivery {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<VerifiedDelivery>()
+            .cloned()
+            .ok_or_else(|| rejected(Rejection::Misconfigured, None))
     }
 }
 
@@ -122,16 +158,10 @@ fn content_length(headers: &http::HeaderMap) -> Option<u64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
-/// The status and `{"error":"<code>"}` body of CONTRACT §8 (`200
-/// {"status":"duplicate"}` for a duplicate).
+/// The status, `{"error":"<code>"}` body (`200 {"status":"duplicate"}` for a
+/// duplicate) and `Retry-After` where one is due.
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
-        let mut response = Response::new(Body::from(self.body()));
-        *response.status_mut() = self.status();
-        response.headers_mut().insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static(REJECTION_CONTENT_TYPE),
-        );
-        response
+        self.to_http_response(Body::from)
     }
 }

@@ -1,11 +1,8 @@
-//! The framework-free half of the HTTP adapters (CONTRACT §8): the receiver
-//! configuration, the body limit, the async replay guard, the rejection classes and
-//! their JSON bodies — written once, used by the `axum` and `actix-web` extractors
-//! alike, and usable from any other HTTP stack.
+//! The receiver: what an HTTP endpoint needs to take deliveries — the verifier, the
+//! body limit, the replay guard, the clock — and the steps every adapter follows.
 //!
-//! Nothing here does I/O: the frameworks read the body, this module decides.
-//!
-//! The order every adapter follows:
+//! Nothing here does I/O but the guard's: the frameworks read the body, this module
+//! decides.
 //!
 //! 1. [`Receiver::check_head_at`] — the checks that need no body (signature header,
 //!    replay window, bearer token, `Content-Length` against the limit). A missing,
@@ -13,102 +10,41 @@
 //! 2. The body is read into a [`BodyBuffer`], which refuses the first byte past the
 //!    limit (a chunked body is not read further).
 //! 3. [`Receiver::accept_at`] — verify the MAC against the exact bytes, parse, then
-//!    ask the replay guard.
+//!    claim the dedupe key with the replay guard.
+//! 4. The handler runs; the claim is completed once the delivery was processed, or
+//!    released (see [`Claim`]).
 
 use core::fmt;
-use core::future::Future;
-use core::pin::Pin;
 use std::sync::Arc;
 
-use http::StatusCode;
-use serde::de::DeserializeOwned;
-
-use crate::error::{InvalidEventReason, ParseError, VerifyError};
-use crate::event::Event;
+use crate::claim::{AsyncReplayGuard, Claim, Clock};
+use crate::error::{InvalidEventReason, ParseError};
+use crate::extract::{FromVerified, NexioWebhook};
 use crate::headers::HeaderSource;
-use crate::replay::{ReplayGuard, ReplayGuardError, ReplayStatus};
+use crate::limit::{BodyBuffer, DEFAULT_BODY_LIMIT};
+use crate::rejection::{Rejection, rejected};
+use crate::replay::ClaimOutcome;
 use crate::time::unix_now;
-use crate::verified::{DeliveryInfo, Verified};
+use crate::verified::DeliveryInfo;
 use crate::verifier::Verifier;
 
-/// The default body limit: 1 MiB.
-pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
-
-/// The `Content-Type` of every rejection body.
-pub const REJECTION_CONTENT_TYPE: &str = "application/json";
-
-/// Never pre-allocate more than this from a `Content-Length` the sender announced:
-/// the buffer grows as bytes actually arrive.
-const MAX_PREALLOCATION: usize = 64 * 1024;
-
-/// A boxed, `Send` future, as [`AsyncReplayGuard`] returns.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// A replay guard as the adapters use it: [`ReplayGuard`] with async methods, so a
-/// guard backed by a network store (Redis, a database) plugs into the same
-/// extractors.
+/// What a webhook endpoint needs to receive deliveries: the [`Verifier`], a body
+/// limit (default [`DEFAULT_BODY_LIMIT`], 1 MiB) and, optionally, a replay guard.
 ///
-/// Every synchronous [`ReplayGuard`] — [`InMemoryReplayGuard`](crate::InMemoryReplayGuard),
-/// an `Arc` of one, your own — is an `AsyncReplayGuard` through a blanket impl.
+/// Built once at start-up, then put in the framework's application state (axum:
+/// `State`/`FromRef`; actix-web: `app_data`) or given to the verifying layer or
+/// middleware. `Clone` is a few `Arc` bumps.
 ///
 /// ```
-/// use nexio_webhooks::{AsyncReplayGuard, BoxFuture, ReplayGuardError, ReplayStatus};
+/// use std::sync::Arc;
+/// use nexio_webhooks::{InMemoryReplayGuard, Receiver, Secret, Verifier};
 ///
-/// struct RemoteGuard; // e.g. a connection pool
-///
-/// impl AsyncReplayGuard for RemoteGuard {
-///     fn check_and_record<'a>(
-///         &'a self,
-///         key: &'a str,
-///         remember_until: i64,
-///         now: i64,
-///     ) -> BoxFuture<'a, Result<ReplayStatus, ReplayGuardError>> {
-///         Box::pin(async move {
-///             // SET key 1 NX EXAT remember_until → Fresh; otherwise Duplicate.
-///             let _ = (key, remember_until, now);
-///             Err(ReplayGuardError::Unavailable)
-///         })
-///     }
-///
-///     fn forget<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()> {
-///         Box::pin(async move {
-///             let _ = key; // DEL key
-///         })
-///     }
-/// }
+/// let receiver = Receiver::new(Verifier::new(Secret::new("whsec_abc123def456")?))
+///     .with_body_limit(256 * 1024)
+///     .with_replay_guard(InMemoryReplayGuard::new(100_000));
+/// assert_eq!(receiver.body_limit(), 256 * 1024);
+/// # Ok::<(), nexio_webhooks::SecretError>(())
 /// ```
-pub trait AsyncReplayGuard: Send + Sync {
-    /// Atomically: if `key` is recorded and not expired at `now`, answers
-    /// `Duplicate`; otherwise records it until `remember_until` (Unix seconds,
-    /// inclusive) and answers `Fresh`. See [`ReplayGuard::check_and_record`].
-    fn check_and_record<'a>(
-        &'a self,
-        key: &'a str,
-        remember_until: i64,
-        now: i64,
-    ) -> BoxFuture<'a, Result<ReplayStatus, ReplayGuardError>>;
-
-    /// Forgets `key`, so a later delivery of it is processed again.
-    fn forget<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()>;
-}
-
-impl<G: ReplayGuard + ?Sized> AsyncReplayGuard for G {
-    fn check_and_record<'a>(
-        &'a self,
-        key: &'a str,
-        remember_until: i64,
-        now: i64,
-    ) -> BoxFuture<'a, Result<ReplayStatus, ReplayGuardError>> {
-        Box::pin(async move { ReplayGuard::check_and_record(self, key, remember_until, now) })
-    }
-
-    fn forget<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()> {
-        Box::pin(async move { ReplayGuard::forget(self, key) })
-    }
-}
-
-type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
-
 /// What a webhook endpoint needs to receive deliveries: the [`Verifier`], a body
 /// limit (default [`DEFAULT_BODY_LIMIT`], 1 MiB) and, optionally, a replay guard.
 ///
@@ -170,9 +106,13 @@ impl Receiver {
         self
     }
 
-    /// Deduplicates with `guard`: a delivery whose dedupe key (the signed event id) was
-    /// already accepted is answered `200 {"status":"duplicate"}` without calling the
-    /// handler. Any synchronous [`ReplayGuard`] fits, as does an [`AsyncReplayGuard`].
+    /// Processes each delivery once with `guard`: its dedupe key (the signed event id)
+    /// is claimed before the handler runs and completed once it was processed (see
+    /// [`NexioWebhook`] for the extractors, the `tower` layer and `actix-web`
+    /// middleware for the response-driven form). A copy of a processed delivery is
+    /// answered `200 {"status":"duplicate"}`, a copy of one in progress 409 with
+    /// `Retry-After`. Any synchronous [`ReplayGuard`](crate::ReplayGuard) fits, as does
+    /// an [`AsyncReplayGuard`].
     ///
     /// With a guard configured, a body without a top-level string `id` is answered
     /// 422 `invalid_event` (it cannot be deduplicated).
@@ -248,16 +188,47 @@ impl Receiver {
         BodyBuffer::new(self.body_limit, content_length)
     }
 
-    /// Verifies the complete delivery at `now`, parses it as `T`, then asks the
-    /// replay guard (if any).
+    /// Verifies the complete delivery at `now`, parses it as `T`, then claims its
+    /// dedupe key with the replay guard (if any).
     ///
-    /// Parse failures (422) are not recorded by the guard, so Nexio's retry is
-    /// processed once the receiver is fixed.
+    /// Parse failures (422) are not claimed, so Nexio's retry is processed once the
+    /// receiver is fixed. The returned [`NexioWebhook`] holds the claim: see there
+    /// how it is settled.
     pub async fn accept_at<T, H>(
         &self,
         headers: &H,
         body: &[u8],
         now: i64,
+    ) -> Result<NexioWebhook<T>, Rejection>
+    where
+        T: FromVerified,
+        H: HeaderSource + ?Sized,
+    {
+        self.accept_inner(headers, body, now, true).await
+    }
+
+    /// [`accept_at`](Self::accept_at) for a request the verifying layer or middleware
+    /// has already claimed: verified at the layer's instant, parsed, not claimed again.
+    #[cfg_attr(not(any(feature = "axum", feature = "actix-web")), allow(dead_code))]
+    pub(crate) async fn accept_behind_layer<T, H>(
+        &self,
+        headers: &H,
+        body: &[u8],
+        now: i64,
+    ) -> Result<NexioWebhook<T>, Rejection>
+    where
+        T: FromVerified,
+        H: HeaderSource + ?Sized,
+    {
+        self.accept_inner(headers, body, now, false).await
+    }
+
+    async fn accept_inner<T, H>(
+        &self,
+        headers: &H,
+        body: &[u8],
+        now: i64,
+        claim: bool,
     ) -> Result<NexioWebhook<T>, Rejection>
     where
         T: FromVerified,
@@ -276,29 +247,10 @@ impl Receiver {
             .map(|t| t.into_owned());
         let event =
             T::from_verified(&verified).map_err(|e| rejected(Rejection::Parse(e), Some(&info)))?;
-
-        let guard = match &self.replay_guard {
-            None => None,
-            Some(guard) => {
-                let Some(key) = dedupe_key.as_deref() else {
-                    return Err(rejected(
-                        Rejection::Parse(ParseError::InvalidEvent {
-                            reason: InvalidEventReason::Envelope,
-                        }),
-                        Some(&info),
-                    ));
-                };
-                match guard
-                    .check_and_record(key, info.replayable_until, now)
-                    .await
-                {
-                    Ok(ReplayStatus::Fresh) => Some(Arc::clone(guard)),
-                    Ok(ReplayStatus::Duplicate) => {
-                        return Err(rejected(Rejection::Duplicate, Some(&info)));
-                    }
-                    Err(e) => return Err(rejected(Rejection::ReplayGuard(e), Some(&info))),
-                }
-            }
+        let held = if claim {
+            self.claim_at(dedupe_key.as_deref(), &info, now).await?
+        } else {
+            None
         };
 
         #[cfg(feature = "tracing")]
@@ -311,403 +263,82 @@ impl Receiver {
             "nexio webhook accepted"
         );
 
-        Ok(NexioWebhook {
-            event,
-            info,
-            dedupe_key,
-            guard,
-        })
-    }
-}
-
-/// Logs a rejection (with the `tracing` feature) and hands it back.
-///
-/// Authentication failures at `warn`, everything else at `debug`; the fields are the
-/// code, the status, and the key id and skew when known. Never the secret, a MAC or
-/// the body.
-#[cfg_attr(not(feature = "tracing"), allow(unused_variables))]
-pub(crate) fn rejected(rejection: Rejection, info: Option<&DeliveryInfo>) -> Rejection {
-    #[cfg(feature = "tracing")]
-    {
-        let code = rejection.code();
-        let status = rejection.status().as_u16();
-        let key_id = info.map(|i| tracing::field::display(i.key_id));
-        let skew = info.map(|i| i.skew).or_else(|| rejection.skew());
-        if rejection.is_authentication_failure() {
-            tracing::warn!(code, status, key_id, skew, "nexio webhook rejected");
-        } else {
-            tracing::debug!(code, status, key_id, skew, "nexio webhook rejected");
-        }
-    }
-    rejection
-}
-
-/// A body being read, bounded by the receiver's limit.
-///
-/// [`BodyBuffer::push`] refuses the chunk that would take the body past the limit,
-/// so an adapter stops reading at the first byte too many.
-#[derive(Debug)]
-pub struct BodyBuffer {
-    bytes: Vec<u8>,
-    limit: usize,
-}
-
-impl BodyBuffer {
-    /// An empty buffer for at most `limit` bytes. The announced `content_length` only
-    /// sizes the first allocation (capped at 64 KiB); it is never trusted beyond that.
-    pub fn new(limit: usize, content_length: Option<u64>) -> Self {
-        let hint = content_length
-            .and_then(|n| usize::try_from(n).ok())
-            .unwrap_or(0)
-            .min(limit)
-            .min(MAX_PREALLOCATION);
-        Self {
-            bytes: Vec::with_capacity(hint),
-            limit,
-        }
+        Ok(NexioWebhook::new(event, info, dedupe_key, held, !claim))
     }
 
-    /// Appends a chunk, or refuses it with [`Rejection::PayloadTooLarge`] if the body
-    /// would then exceed the limit.
-    pub fn push(&mut self, chunk: &[u8]) -> Result<(), Rejection> {
-        let room = self.limit.saturating_sub(self.bytes.len());
-        if chunk.len() > room {
+    /// What the verifying layer and middleware do with a complete body: verify at
+    /// `now`, check that it is an [`Event`](crate::Event) under the verifier's
+    /// version policy (so an unusable payload is 422 before any handler runs), and
+    /// claim its dedupe key.
+    #[cfg_attr(not(any(feature = "tower", feature = "actix-web")), allow(dead_code))]
+    pub(crate) async fn accept_for_layer<H: HeaderSource + ?Sized>(
+        &self,
+        headers: &H,
+        body: &[u8],
+        now: i64,
+    ) -> Result<(crate::extract::VerifiedDelivery, Option<Claim>), Rejection> {
+        let hook: NexioWebhook<crate::event::Event> = self.accept_at(headers, body, now).await?;
+        let (_, delivery, claim) = hook.into_parts_with_key();
+        Ok((delivery, claim))
+    }
+
+    /// Claims `dedupe_key` for a verified delivery (nothing without a guard).
+    ///
+    /// `Ok(None)` without a guard; `Ok(Some(claim))` when this request now holds the
+    /// key; [`Rejection::Duplicate`] (200) for a processed key,
+    /// [`Rejection::InProgress`] (409) for a held one, [`Rejection::ReplayGuard`]
+    /// (503) when the guard cannot answer, and 422 `invalid_event` for a body without
+    /// an `id` when a guard is configured.
+    pub(crate) async fn claim_at(
+        &self,
+        dedupe_key: Option<&str>,
+        info: &DeliveryInfo,
+        now: i64,
+    ) -> Result<Option<Claim>, Rejection> {
+        let Some(guard) = &self.replay_guard else {
+            return Ok(None);
+        };
+        let Some(key) = dedupe_key else {
             return Err(rejected(
-                Rejection::PayloadTooLarge { limit: self.limit },
-                None,
+                Rejection::Parse(ParseError::InvalidEvent {
+                    reason: InvalidEventReason::Envelope,
+                }),
+                Some(info),
             ));
-        }
-        self.bytes.extend_from_slice(chunk);
-        Ok(())
-    }
-
-    /// How many bytes have been read.
-    pub fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
-    /// Whether nothing has been read.
-    pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
-    }
-
-    /// The body read so far.
-    pub fn into_vec(self) -> Vec<u8> {
-        self.bytes
-    }
-}
-
-/// Why an adapter did not hand a delivery to the handler, and the reply it gives
-/// (CONTRACT §8).
-///
-/// Each rejection has a stable [`code`](Self::code), a [`status`](Self::status) and a
-/// short JSON [`body`](Self::body) naming the code only — never the secret, the
-/// expected MAC or the payload. With the `axum` feature it is an
-/// `IntoResponse`; with `actix-web`, a `ResponseError`.
-///
-/// | rejection | status | body |
-/// | --- | --- | --- |
-/// | [`Verify`](Self::Verify): malformed or missing signature header | 400 | `{"error":"<code>"}` |
-/// | [`Verify`](Self::Verify): bad signature, stale/future timestamp, bearer token | 401 | `{"error":"<code>"}` |
-/// | [`PayloadTooLarge`](Self::PayloadTooLarge) | 413 | `{"error":"payload_too_large"}` |
-/// | [`BodyRead`](Self::BodyRead): the body could not be read | 400 | `{"error":"body_read_failed"}` |
-/// | [`Parse`](Self::Parse): verified, but unparseable or unsupported version | 422 | `{"error":"<code>"}` |
-/// | [`Misconfigured`](Self::Misconfigured): no [`Receiver`] in app state | 500 | `{"error":"receiver_misconfigured"}` |
-/// | [`ReplayGuard`](Self::ReplayGuard): guard full or unreachable | 503 | `{"error":"<code>"}` |
-/// | [`Duplicate`](Self::Duplicate): already accepted | **200** | `{"status":"duplicate"}` |
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rejection {
-    /// The delivery failed verification (400 or 401, see [`VerifyError::status`]).
-    Verify(VerifyError),
-    /// The body is longer than the limit (413). Not read past the limit.
-    PayloadTooLarge {
-        /// The configured limit, in bytes.
-        limit: usize,
-    },
-    /// The body could not be read (the client went away, or sent a broken
-    /// encoding): 400.
-    BodyRead,
-    /// Verified, but not a usable event (422): Nexio retries; the operator must act.
-    Parse(ParseError),
-    /// No [`Receiver`] was found in the application state (500).
-    Misconfigured,
-    /// The replay guard could not answer (503): nothing was processed; Nexio retries.
-    ReplayGuard(ReplayGuardError),
-    /// A duplicate of a delivery already accepted: answered **200** so Nexio stops
-    /// retrying, without calling the handler again.
-    Duplicate,
-}
-
-impl Rejection {
-    /// The stable machine code, e.g. `signature_mismatch`, `payload_too_large`,
-    /// `duplicate`.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::Verify(e) => e.code(),
-            Self::PayloadTooLarge { .. } => "payload_too_large",
-            Self::BodyRead => "body_read_failed",
-            Self::Parse(e) => e.code(),
-            Self::Misconfigured => "receiver_misconfigured",
-            Self::ReplayGuard(e) => e.code(),
-            Self::Duplicate => "duplicate",
+        };
+        match guard.claim(key, info.replayable_until, now).await {
+            Ok(ClaimOutcome::Claimed(ticket)) => Ok(Some(Claim::new(
+                ticket,
+                Arc::clone(guard),
+                self.clock(),
+            ))),
+            Ok(ClaimOutcome::Done) => Err(rejected(Rejection::Duplicate, Some(info))),
+            Ok(ClaimOutcome::InProgress { retry_after_secs }) => Err(rejected(
+                Rejection::InProgress { retry_after_secs },
+                Some(info),
+            )),
+            Err(e) => Err(rejected(Rejection::ReplayGuard(e), Some(info))),
         }
     }
 
-    /// The HTTP status to answer with.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            Self::Verify(e) => e.status(),
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::BodyRead => StatusCode::BAD_REQUEST,
-            Self::Parse(e) => e.status(),
-            Self::Misconfigured => StatusCode::INTERNAL_SERVER_ERROR,
-            Self::ReplayGuard(e) => e.status(),
-            Self::Duplicate => StatusCode::OK,
+    /// The configured clock, or the system's.
+    pub(crate) fn clock(&self) -> Clock {
+        match &self.clock {
+            Some(clock) => Arc::clone(clock),
+            None => Arc::new(unix_now),
         }
-    }
-
-    /// The JSON response body: `{"error":"<code>"}`, or `{"status":"duplicate"}`.
-    ///
-    /// ```
-    /// use nexio_webhooks::{Rejection, VerifyError};
-    ///
-    /// let r = Rejection::Verify(VerifyError::SignatureMismatch);
-    /// assert_eq!(r.status(), 401);
-    /// assert_eq!(r.body(), r#"{"error":"signature_mismatch"}"#);
-    /// assert_eq!(Rejection::Duplicate.body(), r#"{"status":"duplicate"}"#);
-    /// ```
-    pub fn body(&self) -> String {
-        // Codes are static snake_case ASCII: nothing to escape.
-        match self {
-            Self::Duplicate => String::from(r#"{"status":"duplicate"}"#),
-            other => format!(r#"{{"error":"{}"}}"#, other.code()),
-        }
-    }
-
-    /// Whether this is an authentication failure (401), logged at `warn`.
-    pub fn is_authentication_failure(&self) -> bool {
-        matches!(self, Self::Verify(e) if e.is_authentication_failure())
-    }
-
-    /// The skew carried by a stale or future timestamp, as in
-    /// [`Verified::skew`] (positive: old; negative: ahead).
-    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
-    fn skew(&self) -> Option<i64> {
-        match self {
-            Self::Verify(VerifyError::TimestampTooOld { age_secs }) => {
-                Some(i64::try_from(*age_secs).unwrap_or(i64::MAX))
-            }
-            Self::Verify(VerifyError::TimestampTooNew { ahead_secs }) => {
-                Some(i64::try_from(*ahead_secs).map_or(i64::MIN, |a| a.saturating_neg()))
-            }
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Rejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Verify(e) => write!(f, "delivery not verified: {e}"),
-            Self::PayloadTooLarge { limit } => {
-                write!(f, "body is larger than the {limit}-byte limit")
-            }
-            Self::BodyRead => f.write_str("the body could not be read"),
-            Self::Parse(e) => write!(f, "verified delivery not usable: {e}"),
-            Self::Misconfigured => {
-                f.write_str("receiver misconfigured: no nexio_webhooks::Receiver in app state")
-            }
-            Self::ReplayGuard(e) => write!(f, "replay guard could not answer: {e}"),
-            Self::Duplicate => f.write_str("duplicate of a delivery already accepted"),
-        }
-    }
-}
-
-impl std::error::Error for Rejection {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Verify(e) => Some(e),
-            Self::Parse(e) => Some(e),
-            Self::ReplayGuard(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
-impl From<VerifyError> for Rejection {
-    fn from(e: VerifyError) -> Self {
-        Self::Verify(e)
-    }
-}
-
-impl From<ParseError> for Rejection {
-    fn from(e: ParseError) -> Self {
-        Self::Parse(e)
-    }
-}
-
-impl From<ReplayGuardError> for Rejection {
-    fn from(e: ReplayGuardError) -> Self {
-        Self::ReplayGuard(e)
-    }
-}
-
-/// What a verified body is turned into for the handler.
-///
-/// Implemented for [`Event`] (the typed event, under the verifier's
-/// [`VersionPolicy`](crate::VersionPolicy)), for [`RawBody`] (the verified bytes,
-/// unparsed), and for every `serde::de::DeserializeOwned` type (your own event type,
-/// or `serde_json::Value`), deserialized from the verified bytes.
-pub trait FromVerified: Sized {
-    /// Builds `Self` from the verified delivery; a failure is answered 422.
-    fn from_verified(verified: &Verified<'_>) -> Result<Self, ParseError>;
-}
-
-impl FromVerified for Event {
-    fn from_verified(verified: &Verified<'_>) -> Result<Self, ParseError> {
-        verified.event()
-    }
-}
-
-impl<T: DeserializeOwned> FromVerified for T {
-    fn from_verified(verified: &Verified<'_>) -> Result<Self, ParseError> {
-        verified.json()
-    }
-}
-
-/// The verified body bytes, exactly as signed and unparsed: for receivers that queue
-/// the raw delivery and parse it later (for example with
-/// [`dangerous::parse_unverified_event`](crate::dangerous::parse_unverified_event)
-/// in a worker).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawBody(Vec<u8>);
-
-impl RawBody {
-    /// The bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-
-    /// The bytes, owned.
-    pub fn into_vec(self) -> Vec<u8> {
-        self.0
-    }
-}
-
-impl AsRef<[u8]> for RawBody {
-    fn as_ref(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl FromVerified for RawBody {
-    fn from_verified(verified: &Verified<'_>) -> Result<Self, ParseError> {
-        Ok(Self(verified.body().to_vec()))
-    }
-}
-
-/// A verified, parsed delivery: what the `axum` and `actix-web` extractors hand to
-/// the handler.
-///
-/// `event` is the body as `T` (default [`Event`]); `info` the owned metadata (signed
-/// timestamp, skew, matched key id, unsigned delivery id, header mismatches);
-/// `dedupe_key` the signed event id.
-///
-/// **Releasing the key.** With a replay guard, the dedupe key is recorded *before*
-/// the handler runs, so a concurrent retry is answered `duplicate`. If your
-/// processing then fails and you want Nexio's retry to be processed, call
-/// [`NexioWebhook::forget`] (or keep a [`NexioWebhook::replay_key`] for work done
-/// later) before answering a non-2xx status.
-pub struct NexioWebhook<T = Event> {
-    /// The verified body, parsed.
-    pub event: T,
-    /// The delivery's metadata.
-    pub info: DeliveryInfo,
-    /// The signed event id (`None` only when the body has none and no replay guard is
-    /// configured).
-    pub dedupe_key: Option<String>,
-    guard: Option<Arc<dyn AsyncReplayGuard>>,
-}
-
-impl<T: fmt::Debug> fmt::Debug for NexioWebhook<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NexioWebhook")
-            .field("event", &self.event)
-            .field("info", &self.info)
-            .field("dedupe_key", &self.dedupe_key)
-            .field("recorded", &self.guard.is_some())
-            .finish()
-    }
-}
-
-impl<T> NexioWebhook<T> {
-    /// The parsed body.
-    pub fn into_event(self) -> T {
-        self.event
-    }
-
-    /// Whether a replay guard recorded this delivery's key.
-    pub fn is_recorded(&self) -> bool {
-        self.guard.is_some()
-    }
-
-    /// Forgets this delivery's key in the replay guard (no-op without one), so
-    /// Nexio's next retry of it is processed. Call it when handling failed.
-    ///
-    /// The future owns what it needs: it can be awaited in the handler or moved into
-    /// a task.
-    pub fn forget(&self) -> BoxFuture<'static, ()> {
-        let key = self.replay_key();
-        Box::pin(async move {
-            if let Some(key) = key {
-                key.forget().await;
-            }
-        })
-    }
-
-    /// An owned handle on the recorded key, for processing that finishes after the
-    /// response (`None` without a replay guard).
-    pub fn replay_key(&self) -> Option<ReplayKey> {
-        match (&self.guard, &self.dedupe_key) {
-            (Some(guard), Some(key)) => Some(ReplayKey {
-                key: key.clone(),
-                guard: Arc::clone(guard),
-            }),
-            _ => None,
-        }
-    }
-}
-
-/// A dedupe key recorded in a replay guard, detached from the request.
-#[derive(Clone)]
-pub struct ReplayKey {
-    key: String,
-    guard: Arc<dyn AsyncReplayGuard>,
-}
-
-impl ReplayKey {
-    /// The key (the signed event id).
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-
-    /// Forgets the key, so Nexio's next retry of the delivery is processed.
-    pub async fn forget(self) {
-        self.guard.forget(&self.key).await;
-    }
-}
-
-impl fmt::Debug for ReplayKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReplayKey").field("key", &self.key).finish()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::VerifyError;
+    use crate::event::Event;
+    use crate::extract::RawBody;
+    use crate::replay::ReplayGuardError;
     use crate::{InMemoryReplayGuard, Secret, Signer, sample};
+    use core::future::Future;
 
     const T0: i64 = 1_774_180_800;
 
@@ -732,23 +363,13 @@ mod tests {
         both::<Rejection>();
         both::<BodyBuffer>();
         both::<RawBody>();
-        both::<ReplayKey>();
+        both::<Claim>();
+        both::<crate::VerifiedDelivery>();
         both::<NexioWebhook<Event>>();
         both::<NexioWebhook<RawBody>>();
         both::<Arc<dyn AsyncReplayGuard>>();
     }
 
-    #[test]
-    fn body_buffer_stops_at_the_first_byte_past_the_limit() {
-        let mut b = BodyBuffer::new(10, Some(u64::MAX));
-        assert!(b.bytes.capacity() <= 10);
-        b.push(b"12345").unwrap();
-        b.push(b"12345").unwrap();
-        assert_eq!(b.push(b"x"), Err(Rejection::PayloadTooLarge { limit: 10 }));
-        assert_eq!(b.len(), 10);
-        let big = BodyBuffer::new(DEFAULT_BODY_LIMIT, Some(u64::MAX));
-        assert!(big.bytes.capacity() <= MAX_PREALLOCATION);
-    }
 
     #[test]
     fn content_length_over_the_limit_is_refused_after_the_header_checks() {
@@ -773,7 +394,7 @@ mod tests {
     }
 
     #[test]
-    fn accept_then_duplicate_then_forget() {
+    fn claim_then_in_progress_then_complete_then_duplicate() {
         let guard = Arc::new(InMemoryReplayGuard::new(10));
         let r = receiver().with_replay_guard(Arc::clone(&guard));
         let d = Signer::new(Secret::new("whsec_abc123def456").unwrap())
@@ -784,12 +405,72 @@ mod tests {
         assert_eq!(ok.event.event_type(), "run.failed");
         assert_eq!(ok.dedupe_key.as_deref(), Some(ok.event.id()));
         assert_eq!(ok.info.skew, 1);
-        assert!(ok.is_recorded());
-        let dup = block_on(r.accept_at::<Event, _>(&d, d.body(), T0 + 2));
+        assert!(ok.is_claimed());
+        assert!(!ok.is_behind_layer());
+        let busy = block_on(r.accept_at::<Event, _>(&d, d.body(), T0 + 2)).unwrap_err();
+        assert_eq!(busy.status(), 409);
+        assert!(busy.retry_after().is_some());
+        block_on(ok.complete()).unwrap();
+        let dup = block_on(r.accept_at::<Event, _>(&d, d.body(), T0 + 3));
         assert_eq!(dup.unwrap_err(), Rejection::Duplicate);
-        block_on(ok.forget());
+    }
+
+    #[test]
+    fn a_claim_dropped_unsettled_is_released() {
+        let guard = Arc::new(InMemoryReplayGuard::new(10));
+        let r = receiver().with_replay_guard(Arc::clone(&guard));
+        let d = Signer::new(Secret::new("whsec_abc123def456").unwrap())
+            .delivery(sample::RUN_FAILED)
+            .timestamp(T0)
+            .build();
+        let hook: NexioWebhook = block_on(r.accept_at(&d, d.body(), T0)).unwrap();
+        // Moving the event out leaves the claim to be dropped with the rest.
+        let event = hook.event;
+        assert_eq!(event.event_type(), "run.failed");
         assert!(guard.is_empty());
-        assert!(block_on(r.accept_at::<Event, _>(&d, d.body(), T0 + 3)).is_ok());
+        let again: NexioWebhook = block_on(r.accept_at(&d, d.body(), T0)).unwrap();
+        block_on(again.release()).unwrap();
+        assert!(guard.is_empty());
+        // A claim taken out lives on after the extractor.
+        let mut hook: NexioWebhook = block_on(r.accept_at(&d, d.body(), T0)).unwrap();
+        let claim = hook.take_claim().unwrap();
+        drop(hook);
+        assert_eq!(guard.len(), 1);
+        block_on(claim.complete()).unwrap();
+        assert_eq!(
+            block_on(r.accept_at::<Event, _>(&d, d.body(), T0)).unwrap_err(),
+            Rejection::Duplicate
+        );
+    }
+
+    #[test]
+    fn behind_the_layer_nothing_is_claimed_again() {
+        let guard = Arc::new(InMemoryReplayGuard::new(10));
+        let r = receiver().with_replay_guard(Arc::clone(&guard));
+        let d = Signer::new(Secret::new("whsec_abc123def456").unwrap())
+            .delivery(sample::RUN_FAILED)
+            .timestamp(T0)
+            .build();
+        let hook: NexioWebhook = block_on(r.accept_behind_layer(&d, d.body(), T0)).unwrap();
+        assert!(!hook.is_claimed());
+        assert!(hook.is_behind_layer());
+        assert!(guard.is_empty());
+        block_on(hook.complete()).unwrap();
+        assert!(guard.is_empty());
+    }
+
+    #[test]
+    fn a_full_guard_is_503_with_retry_after() {
+        let guard = Arc::new(InMemoryReplayGuard::new(1));
+        let r = receiver().with_replay_guard(Arc::clone(&guard));
+        let signer = Signer::new(Secret::new("whsec_abc123def456").unwrap());
+        let a = signer.delivery(r#"{"id":"evt_a","type":"x"}"#).timestamp(T0).build();
+        let b = signer.delivery(r#"{"id":"evt_b","type":"x"}"#).timestamp(T0).build();
+        let _held = block_on(r.accept_at::<RawBody, _>(&a, a.body(), T0)).unwrap();
+        let e = block_on(r.accept_at::<RawBody, _>(&b, b.body(), T0)).unwrap_err();
+        assert_eq!(e, Rejection::ReplayGuard(ReplayGuardError::Full));
+        assert_eq!(e.status(), 503);
+        assert_eq!(e.retry_after(), Some(crate::rejection::GUARD_RETRY_AFTER_SECS));
     }
 
     #[test]
@@ -815,7 +496,7 @@ mod tests {
         let raw = block_on(receiver().accept_at::<RawBody, _>(&d, d.body(), T0)).unwrap();
         assert_eq!(raw.event.as_bytes(), d.body());
         assert_eq!(raw.dedupe_key, None);
-        assert!(raw.replay_key().is_none());
+        assert!(!raw.is_claimed());
     }
 
     #[test]
@@ -852,6 +533,13 @@ mod tests {
                 Rejection::ReplayGuard(ReplayGuardError::Unavailable),
                 503,
                 "replay_guard_unavailable",
+            ),
+            (
+                Rejection::InProgress {
+                    retry_after_secs: 3,
+                },
+                409,
+                "delivery_in_progress",
             ),
             (Rejection::Duplicate, 200, "duplicate"),
         ];
@@ -898,8 +586,18 @@ mod tests {
                 "replay guard could not answer: replay guard is full",
             ),
             (
+                Rejection::InProgress {
+                    retry_after_secs: 3,
+                },
+                "delivery is being processed by another request; retry in 3 s",
+            ),
+            (
+                Rejection::ReplayGuard(ReplayGuardError::LeaseLost),
+                "replay guard could not answer: the claim's lease ran out and the key has a newer owner",
+            ),
+            (
                 Rejection::Duplicate,
-                "duplicate of a delivery already accepted",
+                "duplicate of a delivery already processed",
             ),
         ];
         for (r, message) in cases {

@@ -3,10 +3,16 @@
 //!
 //! Deliveries are at least once and a retry — or a replayed capture — can land on any
 //! replica behind a load balancer, so an in-memory guard stops being enough once a
-//! receiver runs on more than one machine. [`RedisReplayGuard`] keeps the dedupe keys in
-//! Redis with `SET key 1 NX PX <ttl>`: one atomic command, so when two replicas receive
-//! the same delivery at the same instant exactly one of them gets `Fresh` (first writer
-//! wins) and the other `Duplicate`.
+//! receiver runs on more than one machine. [`RedisReplayGuard`] keeps the claims and
+//! completed keys in Redis, each step of the claim → complete | release protocol one
+//! atomic Lua script, so when two replicas receive the same delivery at the same
+//! instant exactly one of them claims it and the other is told it is in progress.
+//!
+//! Each key holds `p:<owner token>` while claimed (with the lease as its TTL) and
+//! `d:<owner token>` once completed (with the retention, or the rest of the replay
+//! window if longer, as its TTL): every key expires by itself, and a late
+//! `complete`/`release` from an owner whose lease ran out compares its token and
+//! changes nothing of a newer owner's claim.
 //!
 //! This lives at the edge, like the framework adapters: the verification core stays
 //! I/O-free.
@@ -16,13 +22,16 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use crate::receiver::{AsyncReplayGuard, BoxFuture};
-use crate::replay::{ReplayGuardError, ReplayStatus, normalize_key};
+use crate::claim::{AsyncReplayGuard, BoxFuture};
+use crate::replay::{
+    ClaimOutcome, DEFAULT_LEASE, DEFAULT_RETENTION, OwnerToken, ReplayGuardError, Ticket,
+    normalize_key, retry_after,
+};
 
 /// The default key prefix: keys are `nexio:webhook:<dedupe key>`.
 pub const DEFAULT_PREFIX: &str = "nexio:webhook:";
 
-/// The default bound on every Redis call (connect, `SET`, `DEL`).
+/// The default bound on every Redis call (connect, and each step's script).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// What to do when Redis cannot be reached (or does not answer within the timeout).
@@ -33,20 +42,21 @@ pub enum FailurePolicy {
     /// retries it later. Nothing is lost and nothing is processed twice. The default.
     #[default]
     Reject,
-    /// Process the delivery as if it were fresh: at-least-once processing downstream
-    /// while Redis is away (a duplicate may be processed twice).
+    /// Process the delivery as if it were claimed: at-least-once processing
+    /// downstream while Redis is away (a duplicate may be processed twice, and
+    /// concurrent copies are not held back).
     FailOpen,
 }
 
-/// A [`ReplayGuard`](crate::ReplayGuard)-like store of dedupe keys in Redis, shared by
-/// every replica of a receiver.
+/// The claim → complete | release protocol in Redis, shared by every replica of a
+/// receiver: an [`AsyncReplayGuard`].
 ///
 /// - Keys are `<prefix><dedupe key>` (default prefix `nexio:webhook:`); dedupe keys longer
 ///   than [`MAX_KEY_LEN`](crate::MAX_KEY_LEN) bytes are replaced by their SHA-256, as in
 ///   the in-memory guard.
-/// - Each key carries a TTL derived from the verifier's window exactly as the in-memory
-///   guard's expiry: it lives through `remember_until` (pass
-///   [`Verified::replayable_until`](crate::Verified::replayable_until), `t + max_age`).
+/// - A claim lives for the lease (default [`DEFAULT_LEASE`], 30 s); a completed key for
+///   the retention (default [`DEFAULT_RETENTION`], 72 h) or through the end of its
+///   replay window, whichever is later. Redis expires both by itself.
 /// - The connection is a [`ConnectionManager`]: it reconnects by itself after Redis
 ///   restarts or fails over. Every call is bounded by a timeout (default 500 ms).
 /// - When Redis is unreachable, the [`FailurePolicy`] decides (default: reject, 503).
@@ -58,6 +68,8 @@ pub struct RedisReplayGuard {
     prefix: String,
     timeout: Duration,
     policy: FailurePolicy,
+    lease: Duration,
+    retention: Duration,
 }
 
 impl fmt::Debug for RedisReplayGuard {
@@ -67,6 +79,8 @@ impl fmt::Debug for RedisReplayGuard {
             .field("prefix", &self.prefix)
             .field("timeout", &self.timeout)
             .field("policy", &self.policy)
+            .field("lease", &self.lease)
+            .field("retention", &self.retention)
             .finish_non_exhaustive()
     }
 }
@@ -134,7 +148,35 @@ impl RedisReplayGuard {
             prefix: DEFAULT_PREFIX.to_owned(),
             timeout,
             policy: FailurePolicy::Reject,
+            lease: DEFAULT_LEASE,
+            retention: DEFAULT_RETENTION,
         })
+    }
+
+    /// Sets the lease (whole seconds, at least 1): how long a claim blocks other
+    /// copies of its delivery before its owner is presumed crashed.
+    #[must_use]
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = Duration::from_secs(lease.as_secs().max(1));
+        self
+    }
+
+    /// Sets the retention: how long a completed key is remembered. Keep it longer
+    /// than Nexio's retry schedule.
+    #[must_use]
+    pub fn with_retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// The lease.
+    pub fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    /// The retention.
+    pub fn retention(&self) -> Duration {
+        self.retention
     }
 
     /// Sets the key prefix (default `nexio:webhook:`), e.g. one per endpoint when
@@ -162,85 +204,215 @@ impl RedisReplayGuard {
 
     /// The Redis key for a dedupe key.
     pub fn key_for(&self, dedupe_key: &str) -> String {
-        let mut key = String::with_capacity(self.prefix.len().saturating_add(dedupe_key.len()));
+        self.key_for_stored(&normalize_key(dedupe_key))
+    }
+
+    fn key_for_stored(&self, stored: &str) -> String {
+        let mut key = String::with_capacity(self.prefix.len().saturating_add(stored.len()));
         key.push_str(&self.prefix);
-        key.push_str(&normalize_key(dedupe_key));
+        key.push_str(stored);
         key
     }
 
-    /// Atomically: `Duplicate` if the key is held, else records it until
-    /// `remember_until` (inclusive) and answers `Fresh`. One `SET … NX PX` round trip.
-    pub async fn check_and_record(
+    async fn run<T: redis::FromRedisValue>(
+        &self,
+        script: &redis::Script,
+        key: &str,
+        args: &[&str],
+    ) -> Result<T, ReplayGuardError> {
+        let mut conn = self.conn.clone();
+        let mut invocation = script.key(key);
+        for arg in args {
+            invocation.arg(*arg);
+        }
+        match tokio::time::timeout(self.timeout, invocation.invoke_async::<T>(&mut conn)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(_e)) => {
+                #[cfg(feature = "tracing")]
+                tracing::warn!(error = %_e, "redis replay guard call failed");
+                Err(ReplayGuardError::Unavailable)
+            }
+            Err(_) => {
+                #[cfg(feature = "tracing")]
+                tracing::warn!("redis replay guard call timed out");
+                Err(ReplayGuardError::Unavailable)
+            }
+        }
+    }
+
+    /// Claims `dedupe_key` at `now`: one script that sets `p:<token>` with the lease
+    /// as TTL when the key is absent, and otherwise reports it done or in progress
+    /// (with the lease's remaining time).
+    pub async fn claim(
         &self,
         dedupe_key: &str,
-        remember_until: i64,
+        replayable_until: i64,
         now: i64,
-    ) -> Result<ReplayStatus, ReplayGuardError> {
-        let Some(ttl_ms) = ttl_millis(remember_until, now) else {
-            // Already outside the window: nothing to remember, nothing to refuse.
-            return Ok(ReplayStatus::Fresh);
+    ) -> Result<ClaimOutcome, ReplayGuardError> {
+        let owner = OwnerToken::generate();
+        let stored = normalize_key(dedupe_key);
+        let key = self.key_for_stored(&stored);
+        let lease_ms = millis(self.lease).to_string();
+        let value = format!("p:{}", owner.to_hex());
+        let reply: Result<(i64, i64), _> = self
+            .run(claim_script(), &key, &[&value, &lease_ms])
+            .await;
+        let lease_secs = i64::try_from(self.lease.as_secs()).unwrap_or(i64::MAX);
+        let ticket = || {
+            ClaimOutcome::Claimed(Ticket::new(
+                &stored,
+                owner,
+                now.saturating_add(lease_secs),
+                replayable_until,
+            ))
         };
-        let key = self.key_for(dedupe_key);
-        let mut conn = self.conn.clone();
-        let mut cmd = redis::cmd("SET");
-        cmd.arg(&key).arg(now).arg("NX").arg("PX").arg(ttl_ms);
-        let reply =
-            tokio::time::timeout(self.timeout, cmd.query_async::<Option<String>>(&mut conn)).await;
         match reply {
-            Ok(Ok(Some(_))) => Ok(ReplayStatus::Fresh),
-            Ok(Ok(None)) => Ok(ReplayStatus::Duplicate),
-            Ok(Err(_)) | Err(_) => match self.policy {
-                FailurePolicy::Reject => Err(ReplayGuardError::Unavailable),
-                FailurePolicy::FailOpen => Ok(ReplayStatus::Fresh),
+            Ok((0, _)) => Ok(ticket()),
+            Ok((2, _)) => Ok(ClaimOutcome::Done),
+            Ok((_, pttl_ms)) => Ok(ClaimOutcome::InProgress {
+                retry_after_secs: retry_after(pttl_ms.div_euclid(1000), 0),
+            }),
+            Err(e) => match self.policy {
+                FailurePolicy::Reject => Err(e),
+                FailurePolicy::FailOpen => Ok(ticket()),
             },
         }
     }
 
-    /// Deletes the key, so a later delivery of it is processed. Best effort: an
-    /// unreachable Redis is ignored (the key then expires with its TTL).
-    pub async fn forget(&self, dedupe_key: &str) {
-        let key = self.key_for(dedupe_key);
-        let mut conn = self.conn.clone();
-        let mut cmd = redis::cmd("DEL");
-        cmd.arg(&key);
-        let _ = tokio::time::timeout(self.timeout, cmd.query_async::<i64>(&mut conn)).await;
+    /// Completes the ticket at `now`: one script that, if the key is absent or still
+    /// holds this ticket's token, sets `d:<token>` with the retention as TTL.
+    pub async fn complete(&self, ticket: &Ticket, now: i64) -> Result<(), ReplayGuardError> {
+        let key = self.key_for_stored(ticket.key());
+        let window_ms = u64::try_from(
+            i128::from(ticket.replayable_until())
+                .saturating_sub(i128::from(now))
+                .saturating_add(1)
+                .saturating_mul(1000)
+                .max(0),
+        )
+        .unwrap_or(u64::MAX);
+        let keep_ms = millis(self.retention).max(window_ms).clamp(1, MAX_TTL_MS);
+        let token = ticket.owner().to_hex();
+        let reply: i64 = self
+            .run(complete_script(), &key, &[&token, &keep_ms.to_string()])
+            .await?;
+        if reply == 1 {
+            Ok(())
+        } else {
+            Err(ReplayGuardError::LeaseLost)
+        }
+    }
+
+    /// Releases the ticket: one script that deletes the key only while it still holds
+    /// this ticket's claim (never a completed key, never a newer owner's claim).
+    pub async fn release(&self, ticket: &Ticket) -> Result<(), ReplayGuardError> {
+        let key = self.key_for_stored(ticket.key());
+        let token = ticket.owner().to_hex();
+        let reply: i64 = self.run(release_script(), &key, &[&token]).await?;
+        if reply == 1 {
+            Ok(())
+        } else {
+            Err(ReplayGuardError::LeaseLost)
+        }
     }
 }
 
-/// The extractors take it like the in-memory guard:
+/// The guard as the layer, the middleware and the extractors take it:
 /// `Receiver::with_replay_guard(redis_guard)`.
 impl AsyncReplayGuard for RedisReplayGuard {
-    fn check_and_record<'a>(
+    fn claim<'a>(
         &'a self,
         key: &'a str,
-        remember_until: i64,
+        replayable_until: i64,
         now: i64,
-    ) -> BoxFuture<'a, Result<ReplayStatus, ReplayGuardError>> {
-        Box::pin(RedisReplayGuard::check_and_record(
-            self,
-            key,
-            remember_until,
-            now,
-        ))
+    ) -> BoxFuture<'a, Result<ClaimOutcome, ReplayGuardError>> {
+        Box::pin(RedisReplayGuard::claim(self, key, replayable_until, now))
     }
 
-    fn forget<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()> {
-        Box::pin(RedisReplayGuard::forget(self, key))
+    fn complete<'a>(
+        &'a self,
+        ticket: &'a Ticket,
+        now: i64,
+    ) -> BoxFuture<'a, Result<(), ReplayGuardError>> {
+        Box::pin(RedisReplayGuard::complete(self, ticket, now))
+    }
+
+    fn release<'a>(&'a self, ticket: &'a Ticket) -> BoxFuture<'a, Result<(), ReplayGuardError>> {
+        Box::pin(RedisReplayGuard::release(self, ticket))
+    }
+
+    /// Spawns the release on the current tokio runtime; outside one, the claim
+    /// expires with its lease.
+    fn release_detached(&self, ticket: Ticket) {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let guard = self.clone();
+            runtime.spawn(async move {
+                let _ = guard.release(&ticket).await;
+            });
+        }
     }
 }
 
-/// Milliseconds from `now` through the end of second `remember_until`, or `None` when
-/// that is already past.
-fn ttl_millis(remember_until: i64, now: i64) -> Option<u64> {
-    let secs = i128::from(remember_until)
-        .saturating_sub(i128::from(now))
-        .saturating_add(1);
-    if secs <= 0 {
-        return None;
-    }
-    let ms = secs.saturating_mul(1000);
-    // Redis accepts PX up to i64::MAX ms minus the current time; keep far below it.
-    Some(u64::try_from(ms).unwrap_or(u64::MAX).min(1 << 50))
+/// Redis accepts PX up to i64::MAX ms minus the current time; keep far below it.
+const MAX_TTL_MS: u64 = 1 << 50;
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).clamp(1, MAX_TTL_MS)
+}
+
+// Values: `p:<token>` while claimed, `d:<token>` once completed.
+// claim → {0, 0} claimed; {1, pttl} in progress; {2, 0} done.
+const CLAIM: &str = r"
+local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return {0, 0}
+end
+if string.sub(v, 1, 2) == 'd:' then
+  return {2, 0}
+end
+return {1, redis.call('PTTL', KEYS[1])}
+";
+
+// complete → 1 done (by this owner, now or before); 0 the key is another owner's.
+const COMPLETE: &str = r"
+local v = redis.call('GET', KEYS[1])
+if v == 'd:' .. ARGV[1] then
+  return 1
+end
+if v and v ~= 'p:' .. ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], 'd:' .. ARGV[1], 'PX', ARGV[2])
+return 1
+";
+
+// release → 1 released (or already gone, or completed by this owner); 0 another owner's.
+const RELEASE: &str = r"
+local v = redis.call('GET', KEYS[1])
+if v == 'p:' .. ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+if (not v) or v == 'd:' .. ARGV[1] then
+  return 1
+end
+return 0
+";
+
+fn claim_script() -> &'static redis::Script {
+    static SCRIPT: std::sync::OnceLock<redis::Script> = std::sync::OnceLock::new();
+    SCRIPT.get_or_init(|| redis::Script::new(CLAIM))
+}
+
+fn complete_script() -> &'static redis::Script {
+    static SCRIPT: std::sync::OnceLock<redis::Script> = std::sync::OnceLock::new();
+    SCRIPT.get_or_init(|| redis::Script::new(COMPLETE))
+}
+
+fn release_script() -> &'static redis::Script {
+    static SCRIPT: std::sync::OnceLock<redis::Script> = std::sync::OnceLock::new();
+    SCRIPT.get_or_init(|| redis::Script::new(RELEASE))
 }
 
 #[cfg(test)]
@@ -248,11 +420,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ttl_covers_the_whole_window() {
-        assert_eq!(ttl_millis(1_300, 1_000), Some(301_000));
-        assert_eq!(ttl_millis(1_000, 1_000), Some(1_000));
-        assert_eq!(ttl_millis(999, 1_000), None);
-        assert_eq!(ttl_millis(i64::MAX, i64::MIN), Some(1 << 50));
-        assert_eq!(ttl_millis(i64::MIN, i64::MAX), None);
+    fn durations_become_bounded_milliseconds() {
+        assert_eq!(millis(Duration::from_secs(30)), 30_000);
+        assert_eq!(millis(Duration::ZERO), 1);
+        assert_eq!(millis(Duration::MAX), MAX_TTL_MS);
     }
 }

@@ -33,6 +33,14 @@
 //! Without a [`Receiver`] in `app_data`, every delivery is answered 500
 //! `receiver_misconfigured`.
 //!
+//! With a replay guard, the extractor claims the delivery and the handler completes
+//! it with [`NexioWebhook::complete`] once processed (dropped unsettled, the claim is
+//! released). For handlers that keep `web::Json<T>`, `web::Bytes` or their own
+//! extractors, and for completion decided by the response's status, wrap the
+//! resource in [`NexioWebhookMiddleware`]; behind it, [`NexioWebhook`] takes the
+//! middleware's claim rather than claiming again, and [`VerifiedDelivery`] hands on
+//! the metadata.
+//!
 //! Also here: [`HeaderSource`] for actix-web's `HeaderMap` (which uses `http` 0.2
 //! types), so [`Verifier::verify`](crate::Verifier::verify) takes `req.headers()`
 //! directly.
@@ -44,13 +52,19 @@ use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap};
-use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError, web};
 use futures_core::Stream;
 
+use crate::extract::{FromVerified, LayerVerified};
 use crate::headers::{HeaderLookup, HeaderSource};
-use crate::receiver::{FromVerified, REJECTION_CONTENT_TYPE, rejected};
+use crate::rejection::{REJECTION_CONTENT_TYPE, rejected};
 
-pub use crate::receiver::{NexioWebhook, Receiver, Rejection};
+mod middleware;
+
+pub use crate::extract::{NexioWebhook, VerifiedDelivery};
+pub use crate::receiver::Receiver;
+pub use crate::rejection::Rejection;
+pub use middleware::{NexioWebhookMiddleware, NexioWebhookMiddlewareService};
 
 impl HeaderSource for HeaderMap {
     fn lookup(&self, name: &str) -> HeaderLookup<'_> {
@@ -75,7 +89,7 @@ impl HeaderSource for HeaderMap {
 }
 
 /// The receiver registered with `app_data`, plain or as `web::Data`.
-fn receiver_of(req: &HttpRequest) -> Option<Receiver> {
+pub(crate) fn receiver_of(req: &HttpRequest) -> Option<Receiver> {
     req.app_data::<Receiver>().cloned().or_else(|| {
         req.app_data::<web::Data<Receiver>>()
             .map(|data| data.get_ref().clone())
@@ -83,7 +97,7 @@ fn receiver_of(req: &HttpRequest) -> Option<Receiver> {
 }
 
 /// A valid `Content-Length`, if any.
-fn content_length(headers: &HeaderMap) -> Option<u64> {
+pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -115,6 +129,7 @@ impl<T: FromVerified + 'static> FromRequest for NexioWebhook<T> {
         {
             return Box::pin(core::future::ready(Err(rejection)));
         }
+        let layer = req.extensions().get::<LayerVerified>().copied();
         let req = req.clone();
         let payload = payload.take();
         Box::pin(async move {
@@ -136,6 +151,11 @@ impl<T: FromVerified + 'static> FromRequest for NexioWebhook<T> {
                 buffer.push(&chunk)?;
             }
             let bytes = buffer.into_vec();
+            if let Some(layer) = layer {
+                return receiver
+                    .accept_behind_layer(req.headers(), &bytes, layer.now)
+                    .await;
+            }
             // The clock is read again: a body trickled in slowly is judged at the time
             // it is complete, so it cannot outlast the replay guard's memory.
             receiver
@@ -145,17 +165,38 @@ impl<T: FromVerified + 'static> FromRequest for NexioWebhook<T> {
     }
 }
 
-/// The status and `{"error":"<code>"}` body of CONTRACT §8 (`200
-/// {"status":"duplicate"}` for a duplicate).
+/// The metadata the verifying middleware put in the request's extensions. A handler
+/// that asks for it on a resource without the middleware is answered 500
+/// `receiver_misconfigured`: failing closed, since a 2xx would tell Nexio to stop
+/// retrying a delivery nobody verified.
+impl FromRequest for VerifiedDelivery {
+    type Error = Rejection;
+    type Future = core::future::Ready<Result<Self, Rejection>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        core::future::ready(
+            req.extensions()
+                .get::<VerifiedDelivery>()
+                .cloned()
+                .ok_or_else(|| rejected(Rejection::Misconfigured, None)),
+        )
+    }
+}
+
+/// The status, `{"error":"<code>"}` body (`200 {"status":"duplicate"}` for a
+/// duplicate) and `Retry-After` where one is due.
 impl ResponseError for Rejection {
     fn status_code(&self) -> StatusCode {
         StatusCode::from_u16(self.status().as_u16()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code())
-            .content_type(REJECTION_CONTENT_TYPE)
-            .body(self.body())
+        let mut response = HttpResponse::build(self.status_code());
+        response.content_type(REJECTION_CONTENT_TYPE);
+        if let Some(secs) = self.retry_after() {
+            response.insert_header((header::RETRY_AFTER, secs));
+        }
+        response.body(self.body())
     }
 }
 
