@@ -42,23 +42,26 @@ use crate::verified::{HeaderMismatches, UnsignedHeaders, Verified};
 /// ```
 #[derive(Clone)]
 pub struct Verifier {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 #[derive(Clone)]
-struct Inner {
-    keys: Vec<KeyEntry>,
-    tolerance: Tolerance,
+pub(crate) struct Inner {
+    pub(crate) keys: Vec<KeyEntry>,
+    pub(crate) tolerance: Tolerance,
     bearer: Option<BearerToken>,
     strict: bool,
     version_policy: VersionPolicy,
 }
 
 #[derive(Clone)]
-struct KeyEntry {
-    key: PreparedKey,
+pub(crate) struct KeyEntry {
+    pub(crate) key: PreparedKey,
     /// Unix second after which this secret is no longer tried (`None`: never).
-    expires_at: Option<i64>,
+    pub(crate) expires_at: Option<i64>,
+    /// The secret under other key conventions, for [`Verifier::diagnose`] only;
+    /// behind an `Arc` so the entries the hot path walks stay small.
+    pub(crate) alternates: Arc<crate::diagnose::Alternates>,
 }
 
 impl core::fmt::Debug for Verifier {
@@ -88,6 +91,7 @@ impl Verifier {
                 keys: vec![KeyEntry {
                     key: PreparedKey::new(&secret),
                     expires_at: None,
+                    alternates: crate::diagnose::Alternates::of(&secret),
                 }],
                 tolerance: Tolerance::default(),
                 bearer: None,
@@ -109,6 +113,7 @@ impl Verifier {
             i.keys.push(KeyEntry {
                 key: PreparedKey::new(&secret),
                 expires_at: None,
+                alternates: crate::diagnose::Alternates::of(&secret),
             });
         })
     }
@@ -131,6 +136,7 @@ impl Verifier {
             i.keys.push(KeyEntry {
                 key: PreparedKey::new(&secret),
                 expires_at: Some(expires_at),
+                alternates: crate::diagnose::Alternates::of(&secret),
             });
         })
     }
@@ -483,7 +489,7 @@ fn unsigned_headers<'h>(
     }
 }
 
-fn parse_unix(v: &[u8]) -> Option<i64> {
+pub(crate) fn parse_unix(v: &[u8]) -> Option<i64> {
     let v = v.trim_ascii();
     if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
         return None;
