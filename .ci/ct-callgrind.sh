@@ -12,7 +12,7 @@ if ! command -v valgrind >/dev/null 2>&1; then
 fi
 
 cargo build --release --example ct_verify
-bin=target/release/examples/ct_verify
+bin=${CARGO_TARGET_DIR:-target}/release/examples/ct_verify
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
