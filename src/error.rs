@@ -1,5 +1,6 @@
 //! Verification errors and parse errors: separate types, stable codes, HTTP statuses
-//! (CONTRACT §8). No message ever contains the secret, the expected MAC or the body.
+//! (`docs/verification.md`, *Replies*). No message ever contains the secret, the
+//! expected MAC or the body.
 
 use core::fmt;
 

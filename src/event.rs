@@ -1,4 +1,5 @@
-//! The `2026-03-22` events (CONTRACT §7), typed, versioned, with open enums.
+//! The `2026-03-22` events (`docs/verification.md`, *Events*), typed, versioned, with
+//! open enums.
 //!
 //! Parsing is reachable only from a [`Verified`](crate::Verified) delivery (or,
 //! explicitly, from [`crate::dangerous`]). The envelope head is parsed first, then

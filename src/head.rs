@@ -192,7 +192,7 @@ impl<'a> Scanner<'a> {
             if depth == 0 {
                 return Some(());
             }
-            // Inside a container: a separator, or the end handled next round.
+            // Inside a container: a separator, or the end handled by the next iteration.
             self.ws();
             match self.peek()? {
                 b',' | b':' => {

@@ -1,6 +1,6 @@
-//! The `X-Nexio-Signature` tokenizer (CONTRACT §3): zero allocation, bounds enforced
-//! before any hashing; each `v1` is decoded into a fixed `[u8; 32]` when it is
-//! compared.
+//! The `X-Nexio-Signature` tokenizer (`docs/verification.md`, *The signature header*):
+//! zero allocation, bounds enforced before any hashing; each `v1` is decoded into a
+//! fixed `[u8; 32]` when it is compared.
 
 use core::fmt;
 

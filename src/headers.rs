@@ -1,4 +1,5 @@
-//! Looking headers up by name, for any HTTP stack (CONTRACT §1).
+//! Looking headers up by name, for any HTTP stack (`docs/verification.md`, *What
+//! arrives*).
 
 /// `X-Nexio-Signature`, lowercase as HTTP/2 and `http::HeaderName` spell it.
 pub const SIGNATURE: &str = "x-nexio-signature";

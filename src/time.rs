@@ -1,5 +1,5 @@
-//! The replay window (CONTRACT §4): separate past and future bounds, checked
-//! arithmetic, a `now` parameter for every check.
+//! The replay window (`docs/verification.md`, *The replay window*): separate past and
+//! future bounds, checked arithmetic, a `now` parameter for every check.
 
 use core::time::Duration;
 

@@ -47,7 +47,7 @@ fn from_env(name: &str) -> Result<Vec<Secret>, UsageError> {
         }
     };
     // Only the comma separates: a space around an item is refused like any secret
-    // with surrounding whitespace (CONTRACT §2), not silently trimmed.
+    // with surrounding whitespace, as the library refuses it, not silently trimmed.
     value
         .split(',')
         .enumerate()
