@@ -2,7 +2,7 @@
 # Runs fuzz targets for SECONDS each (default 30) and fails on any crash.
 #
 #   fuzz/run.sh 30                      # the CI smoke: every target, 30 s each
-#   fuzz/run.sh 900 verify_at round_trip  # a longer session of some targets
+#   fuzz/run.sh 900 verify_at round_trip  # a longer run of some targets
 #
 # Installs cargo-fuzz if missing, regenerates the seed corpora from the known-answer
 # vectors and the adversarial catalogue (seed.py), builds the targets once, then runs
@@ -11,7 +11,7 @@
 #
 # FUZZ_SANITIZER (default `none`): the library forbids unsafe code, so AddressSanitizer
 # would only watch the dependencies, at about half the executions per second; set
-# FUZZ_SANITIZER=address for such a session. Inputs are capped at 8 KiB
+# FUZZ_SANITIZER=address for such a run. Inputs are capped at 8 KiB
 # (-max_len=8192): the header is capped at 4 KiB, and a 70 KB seed body would
 # otherwise raise libFuzzer's default cap and slow every target down.
 #

@@ -1,5 +1,4 @@
-//! The `nexio-webhooks` binary, run as a user would (issue 4's Tests section):
-//! sign→verify round trips, every known-answer vector as an HTTP file, exit codes,
+//! The `nexio-webhooks` binary, run as a user would: sign→verify round trips, every known-answer vector as an HTTP file, exit codes,
 //! JSON output, secrets by env and by file, rotation, `send` against `listen` on an
 //! ephemeral 127.0.0.1 port, garbage files, and the bundled sample deliveries.
 #![cfg(feature = "cli")]
@@ -442,7 +441,7 @@ fn json_output_for_ok_rejected_and_unparseable() {
             "event_id": null, "key_id": null}),
     ];
     assert_eq!(lines, expect);
-    // Field order as the issue lists it.
+    // Field order as the README documents it.
     assert!(stdout(&out).starts_with(&format!(
         "{{\"file\":\"{good}\",\"ok\":true,\"code\":null,\"event_type\""
     )));
@@ -504,8 +503,8 @@ fn secrets_from_env_and_from_files() {
             "NEXIO_WEBHOOK_SECRET, secret 2: invalid secret: it contains a line break",
         ),
         (
-            // No trimming around the commas: surrounding whitespace is refused
-            // (CONTRACT §2), as in the library.
+            // No trimming around the commas: surrounding whitespace is refused, as in
+            // the library.
             format!("{SECRET}, whsec_do_not_print_me"),
             "NEXIO_WEBHOOK_SECRET, secret 2: invalid secret: it has leading or trailing whitespace",
         ),

@@ -1,4 +1,4 @@
-//! The public API of the verification core, rule by rule (CONTRACT §2–§7).
+//! The public API of the verification core, rule by rule (`docs/verification.md`).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,5 +1,5 @@
 //! (e) Differential: the verifier against the deliberately simple reference
-//! implementation of CONTRACT.md (`nexio_webhooks_fuzz::reference`) on the same
+//! implementation of `docs/verification.md` (`nexio_webhooks_fuzz::reference`) on the same
 //! framed delivery. Both must agree on accept/reject, on the class of rejection, and
 //! on which secret matched. Strict mode is not modelled by the reference, so it is off.
 #![no_main]

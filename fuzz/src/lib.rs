@@ -1,7 +1,7 @@
 //! Shared pieces of the fuzz targets: the byte framing of a delivery (so seeds can be
 //! written from the known-answer vectors by `seed.py`), the verifier configurations,
-//! and a deliberately simple reference implementation of CONTRACT.md for the
-//! differential target.
+//! and a deliberately simple reference implementation of the rules in
+//! `docs/verification.md` for the differential target.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::time::Duration;
@@ -204,7 +204,8 @@ impl Outcome {
     }
 }
 
-/// CONTRACT.md §2–§6 written the obvious way: split strings, allocate, compare hex
+/// The rules of `docs/verification.md` (signature, header, window, rotation, bearer
+/// token) written the obvious way: split strings, allocate, compare hex
 /// text. Slow and simple on purpose; strict mode is not modelled.
 pub mod reference {
     use super::{Config, Outcome};
@@ -230,7 +231,7 @@ pub mod reference {
                 .map(|(_, v)| v.to_vec())
                 .collect()
         };
-        // §3: the signature header.
+        // The signature header.
         let sigs = named("x-nexio-signature");
         let header = match sigs.len() {
             0 => return Outcome::MissingSignature,
@@ -265,7 +266,7 @@ pub mod reference {
         let Ok(t) = t_text.parse::<i64>() else {
             return Outcome::BadHeader;
         };
-        // §4: the window, in i128 so nothing overflows.
+        // The window, in i128 so nothing overflows.
         let age = i128::from(now) - i128::from(t);
         if age > i128::from(cfg.max_age) {
             return Outcome::TooOld;
@@ -273,7 +274,7 @@ pub mod reference {
         if -age > i128::from(cfg.max_future) {
             return Outcome::TooNew;
         }
-        // §6: the bearer token.
+        // The bearer token.
         if let Some(token) = cfg.bearer {
             let auth = named("authorization");
             match auth.len() {
@@ -290,7 +291,7 @@ pub mod reference {
                 _ => return Outcome::BearerMismatch,
             }
         }
-        // §2, §5: one HMAC per unexpired secret, hex text compared with every v1.
+        // Signature and rotation: one HMAC per unexpired secret, hex text compared with every v1.
         let candidates: Vec<String> = v1s
             .iter()
             .filter(|v| v.len() == 64 && v.iter().all(u8::is_ascii_hexdigit))

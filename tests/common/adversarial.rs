@@ -265,7 +265,8 @@ impl Case {
     }
 }
 
-/// The HTTP status a receiver answers with for an outcome (CONTRACT §8, README table),
+/// The HTTP status a receiver answers with for an outcome (`docs/verification.md`,
+/// *Replies*),
 /// written here independently of the crate's `status()` methods.
 pub fn expected_status(outcome: &str) -> u16 {
     match outcome {

@@ -1,7 +1,7 @@
 //! What the axum and actix-web adapter tests share: the routes (each with its own
 //! `Receiver`), what the handlers record, a real HTTP client, a raw TCP client for
-//! the cases a well-behaved client cannot send, and every case of issue 3 written
-//! once against a running server's address.
+//! the cases a well-behaved client cannot send, and every adapter case written once
+//! against a running server's address.
 //!
 //! Each framework's test file starts a real server on 127.0.0.1 with these routes and
 //! calls the cases below.
@@ -14,8 +14,8 @@
     clippy::arithmetic_side_effects
 )]
 
-/// The adversarial catalogue (issue 5): loader and runner shared by the core, adapter
-/// and CLI runners.
+/// The adversarial catalogue: loader and runner shared by the core, adapter and CLI
+/// runners.
 pub mod adversarial;
 
 use std::net::SocketAddr;
@@ -464,7 +464,7 @@ fn raw_head(d: &Delivery, path: &str, addr: SocketAddr, extra: &str, skip: &str)
 }
 
 // ---------------------------------------------------------------------------
-// The cases of issue 3, each against a running server.
+// The adapter cases, each against a running server.
 // ---------------------------------------------------------------------------
 
 pub async fn valid_run_completed(s: &Server) {
