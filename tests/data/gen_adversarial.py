@@ -10,7 +10,7 @@ Case fields (see tests/common/adversarial.rs for the loader):
   name        unique, stable
   source      where the case comes from: a peer test suite it translates
               (stripe-node, stripe-python, stripe-go, stripe-ruby, standard-webhooks),
-              a vulnerability class, a bound, or a contract rule
+              a vulnerability class, a bound, or a rule of docs/verification.md
   secrets     [{"secret": "whsec_..."} | {"raw_key_base64": "..."}, optional "expires_at"]
   bearer_token, strict, max_age, max_future   optional verifier configuration
   headers     [[name, value]]; value is text, or {"base64": ...} for raw bytes
@@ -43,7 +43,7 @@ BODY = ('{"id":"evt_01ADVERSARIAL0000000000000","type":"run.completed",'
         '"data":{"run":{"run_id":"3f8e2a1c-7b4d-4e9f-a6c2-1d5b8e7f9a03",'
         '"status":"completed","environment":"live",'
         '"created_at":"2026-03-22T11:58:41Z"}}}')
-CONTRACT_BODY = '{"id":"evt_123","type":"run.completed"}'
+KNOWN_ANSWER_BODY = '{"id":"evt_123","type":"run.completed"}'
 MIB = 1024 * 1024
 
 
@@ -122,13 +122,13 @@ GOOD = mac(A, T, BODY)
 GOOD_B = mac(B, T, BODY)
 
 # --------------------------------------------------------------------------------
-# Baseline and the contract's own vector.
-case("contract vector", "contract §2", "accept",
+# Baseline and the published known-answer vector.
+case("known-answer vector", "rule: signature", "accept",
      S("t=%d,v1=3681e63d3330eadf2ef7bc7d443ab1ce01bcddeaec56b110db5d4f80c95fa4b4" % T),
-     body=CONTRACT_BODY, expect_key=0)
-case("valid delivery with every Nexio header", "contract §1", "accept",
+     body=KNOWN_ANSWER_BODY, expect_key=0)
+case("valid delivery with every Nexio header", "rule: headers", "accept",
      full_headers(sig()), expect_key=0, expect_event="ok", strict=True)
-case("valid, signature only", "contract §2", "accept", expect_key=0, expect_event="ok")
+case("valid, signature only", "rule: signature", "accept", expect_key=0, expect_event="ok")
 
 # --------------------------------------------------------------------------------
 # Stripe libraries' verifyHeader / construct_event suites, translated.
@@ -228,8 +228,8 @@ case("signature with an inner space", vc + "hex format", "signature_mismatch",
 case("signature with trailing NUL", vc + "hex format", "signature_mismatch",
      S(("t=%d,v1=%s\x00" % (T, GOOD))), http=False)
 case("signature all zeros", vc + "empty signature", "signature_mismatch", S("t=%d,v1=%s" % (T, "0" * 64)))
-case("signature uppercase hex", "contract §2 hex", "accept", S("t=%d,v1=%s" % (T, GOOD.upper())), expect_key=0)
-case("signature mixed-case hex", "contract §2 hex", "accept",
+case("signature uppercase hex", "rule: signature hex", "accept", S("t=%d,v1=%s" % (T, GOOD.upper())), expect_key=0)
+case("signature mixed-case hex", "rule: signature hex", "accept",
      S("t=%d,v1=%s" % (T, "".join(c.upper() if i % 2 else c for i, c in enumerate(GOOD)))), expect_key=0)
 case("signature with one flipped first digit", vc + "near miss", "signature_mismatch",
      S("t=%d,v1=%x%s" % (T, int(GOOD[0], 16) ^ 1, GOOD[1:])))
@@ -292,7 +292,7 @@ case("duplicate t, equal values", vc + "duplicate t", "malformed_signature",
      S("t=%d,t=%d,v1=%s" % (T, T, GOOD)))
 case("duplicate t, fresh then stale", vc + "duplicate t", "malformed_signature",
      S("t=%d,v1=%s,t=%d" % (T, GOOD, T - 10000)))
-case("t with leading zero, signed as sent", "contract §3 (t is digits as signed)", "accept",
+case("t with leading zero, signed as sent", "rule: header grammar (t is digits as signed)", "accept",
      S("t=0%d,v1=%s" % (T, raw_mac(A, "0%d.%s" % (T, BODY)))), expect_key=0)
 case("t with leading zero, signature over the plain number", vc + "timestamp canonicalisation",
      "signature_mismatch", S("t=0%d,v1=%s" % (T, GOOD)))
@@ -304,24 +304,24 @@ case("t of 19 digits with leading zeros, signed as sent", "bound: t length at th
      S("t=%019d,v1=%s" % (T, raw_mac(A, "%019d.%s" % (T, BODY)))), expect_key=0)
 case("X-Nexio-Timestamp fresh but t= stale", vc + "unsigned timestamp trusted",
      "timestamp_too_old", full_headers(sig(t=T - 1000), t=T))
-case("X-Nexio-Timestamp differs, non-strict", "contract §4", "accept",
+case("X-Nexio-Timestamp differs, non-strict", "rule: time", "accept",
      full_headers(sig(), t=T + 1), expect_key=0, expect_mismatches=["timestamp"])
-case("X-Nexio-Timestamp differs, strict", "contract §4", "timestamp_header_mismatch",
+case("X-Nexio-Timestamp differs, strict", "rule: time", "timestamp_header_mismatch",
      full_headers(sig(), t=T + 1), strict=True)
-case("X-Nexio-Timestamp not a number, strict", "contract §4", "timestamp_header_mismatch",
+case("X-Nexio-Timestamp not a number, strict", "rule: time", "timestamp_header_mismatch",
      full_headers(sig(), t="soon"), strict=True)
-case("X-Nexio-Timestamp with plus sign, strict", "contract §4 (digits only)", "timestamp_header_mismatch",
+case("X-Nexio-Timestamp with plus sign, strict", "rule: time (digits only)", "timestamp_header_mismatch",
      full_headers(sig(), t="+%d" % T), strict=True)
 case("X-Nexio-Timestamp of 19 zero-padded digits, strict", "bound: unsigned timestamp length at the limit",
      "accept", full_headers(sig(), t="%019d" % T), strict=True, expect_key=0)
 case("X-Nexio-Timestamp of 20 zero-padded digits, strict", "bound: unsigned timestamp length one past",
      "timestamp_header_mismatch", full_headers(sig(), t="%020d" % T), strict=True)
-case("X-Nexio-Timestamp repeated, strict", "contract §4", "timestamp_header_mismatch",
+case("X-Nexio-Timestamp repeated, strict", "rule: time", "timestamp_header_mismatch",
      full_headers(sig(), extra=[["X-Nexio-Timestamp", str(T)]]), strict=True)
-case("X-Nexio-Timestamp equal with spaces, strict", "contract §4", "accept",
+case("X-Nexio-Timestamp equal with spaces, strict", "rule: time", "accept",
      full_headers(sig(), t=" %d " % T), strict=True, expect_key=0, http=False)
 case("clock before 1970", vc + "negative now", "timestamp_too_new", S(sig()), now=-1)
-case("clock before 1970 and t = 0", "contract §4", "accept", S(sig(t=0)), now=-300, expect_key=0)
+case("clock before 1970 and t = 0", "rule: time", "accept", S(sig(t=0)), now=-300, expect_key=0)
 case("replay of a captured delivery after the window", vc + "replay", "timestamp_too_old",
      S(sig()), now=T + 3600)
 # Header grammar.
@@ -341,14 +341,14 @@ case("invalid v1 and valid v2", vc + "scheme confusion", "signature_mismatch",
      S("t=%d,v1=%s,v2=%s" % (T, "0" * 64, GOOD)))
 case("valid v0 and invalid v1", vc + "scheme confusion", "signature_mismatch",
      S("t=%d,v0=%s,v1=%s" % (T, GOOD, "1" * 64)))
-case("value containing = signs", "contract §3 (split at first =)", "accept",
+case("value containing = signs", "rule: header grammar (split at first =)", "accept",
      S(sig() + ",x=a=b=c"), expect_key=0)
-case("spaces and tabs around elements", "contract §3", "accept",
+case("spaces and tabs around elements", "rule: header grammar", "accept",
      S(" \tt=%d \t, \tv1=%s\t " % (T, GOOD)), expect_key=0, http=False)
-case("tabs around elements inside", "contract §3", "accept",
+case("tabs around elements inside", "rule: header grammar", "accept",
      S("t=%d\t,\tv1=%s" % (T, GOOD)), expect_key=0)
-case("elements in reverse order", "contract §3", "accept", S("v1=%s,t=%d" % (GOOD, T)), expect_key=0)
-case("unknown keys ignored", "contract §3", "accept", S(sig() + ",v2=future,v0=legacy,kid=7"), expect_key=0)
+case("elements in reverse order", "rule: header grammar", "accept", S("v1=%s,t=%d" % (GOOD, T)), expect_key=0)
+case("unknown keys ignored", "rule: header grammar", "accept", S(sig() + ",v2=future,v0=legacy,kid=7"), expect_key=0)
 case("non-UTF-8 bytes in an ignored value", vc + "non-UTF-8 header", "accept",
      S(b"t=%d,x=\xff\xfe,v1=%s" % (T, GOOD.encode())), expect_key=0)
 case("non-UTF-8 bytes in t", vc + "non-UTF-8 header", "malformed_signature",
@@ -361,9 +361,9 @@ case("signature header repeated, both valid", vc + "duplicate header", "malforme
      S(sig()) + S(sig()))
 case("signature header repeated, one valid", vc + "duplicate header", "malformed_signature",
      S("t=%d,v1=%s" % (T, "0" * 64)) + S(sig()))
-case("signature header name in lowercase", "contract §1 (names are case-insensitive)", "accept",
+case("signature header name in lowercase", "rule: headers (names are case-insensitive)", "accept",
      [["x-nexio-signature", sig()]], expect_key=0)
-case("signature header name in uppercase", "contract §1", "accept",
+case("signature header name in uppercase", "rule: headers", "accept",
      [["X-NEXIO-SIGNATURE", sig()]], expect_key=0)
 case("signature in another header name", vc + "header confusion", "missing_signature",
      [["X-Nexio-Signature-V1", sig()], ["Stripe-Signature", sig()]])
@@ -418,7 +418,7 @@ case("body with leading whitespace added", vc + "body changed in transit", "sign
      S(sig()), body=" " + BODY)
 case("body truncated by one byte", vc + "body changed in transit", "signature_mismatch",
      S(sig()), body=BODY[:-1])
-case("empty body signed", "contract §2", "accept", S(sig(body="")), body="", expect_key=0,
+case("empty body signed", "rule: signature", "accept", S(sig(body="")), body="", expect_key=0,
      expect_event="invalid_json")
 case("empty body, signature of a non-empty one", vc + "body dropped", "signature_mismatch", S(sig()), body="")
 case("body with NUL bytes signed", vc + "binary body", "accept", S(sig(body=b"{\x00}")), body=b"{\x00}",
@@ -464,7 +464,7 @@ case("max_future 5 at the limit", "bound: custom max_future", "accept", S(sig(t=
      max_future=5, expect_key=0)
 case("max_future 5 one past", "bound: custom max_future", "timestamp_too_new", S(sig(t=T + 6)), max_age=60,
      max_future=5)
-case("stale and wrongly signed: window first", "contract order of checks", "timestamp_too_old",
+case("stale and wrongly signed: window first", "rule: order of checks", "timestamp_too_old",
      S("t=%d,v1=%s" % (T - 1000, "0" * 64)))
 # Secrets at construction.
 for s, label in (("", "empty"), (" " + A, "leading space"), (A + " ", "trailing space"),
@@ -479,7 +479,7 @@ for s, label in (("", "empty"), (" " + A, "leading space"), (A + " ", "trailing 
 case("second secret refused: API key", vc + "API key as secret", "invalid_secret",
      secrets=(A, "nx_live_abc"))
 # Bearer token.
-bt = "contract §6: "
+bt = "rule: bearer token: "
 def bearer_case(name, value, expect, source=bt + "bearer token", headers=None, **kw):
     h = headers if headers is not None else S(sig())
     if value is not None:
@@ -509,7 +509,7 @@ bearer_case("bearer: correct token, bad signature", "Bearer " + TOKEN, "signatur
 bearer_case("bearer: correct token, no signature", "Bearer " + TOKEN, "missing_signature",
             source=bt + "second factor, never a replacement", headers=[])
 bearer_case("bearer: wrong token, stale timestamp", "Bearer nope", "timestamp_too_old",
-            source="contract order of checks", headers=S(sig(t=T - 1000)))
+            source="rule: order of checks", headers=S(sig(t=T - 1000)))
 bearer_case("bearer: 1024-byte token", "Bearer " + "k" * 1024, "accept",
             source="bound: token length at the limit", bearer_token="k" * 1024, expect_key=0)
 bearer_case("bearer: presented token of 1025 bytes", "Bearer " + "k" * 1025, "bearer_token_mismatch",
@@ -520,7 +520,7 @@ bearer_case("bearer: configured token empty", "Bearer ", "invalid_secret", beare
 bearer_case("bearer: configured token with newline", "Bearer a", "invalid_secret", bearer_token="a\nb")
 bearer_case("bearer: configured token with surrounding space", "Bearer a", "invalid_secret", bearer_token=" a")
 # Rotation.
-rt = "contract §5: "
+rt = "rule: rotation: "
 case("rotation: both v1, receiver has new only", rt + "rotation", "accept",
      S("t=%d,v1=%s,v1=%s" % (T, GOOD_B, GOOD)), expect_key=0)
 case("rotation: receiver has both, old signed", rt + "rotation", "accept", S(sig(secret=B)),
@@ -536,28 +536,28 @@ case("rotation: three secrets, third matches", rt + "rotation", "accept", S(sig(
 case("rotation: signature by a secret not configured", rt + "rotation", "signature_mismatch",
      S(sig(secret=C)), secrets=(A, B))
 # Unsigned headers and strict mode.
-case("X-Nexio-Event differs, non-strict", "contract §7", "accept",
+case("X-Nexio-Event differs, non-strict", "rule: events", "accept",
      full_headers(sig(), event="run.failed"), expect_key=0, expect_mismatches=["event"])
-case("X-Nexio-Event differs, strict", "contract §7", "event_header_mismatch",
+case("X-Nexio-Event differs, strict", "rule: events", "event_header_mismatch",
      full_headers(sig(), event="run.failed"), strict=True)
-case("X-Nexio-Event differs, no version header, strict", "contract §7", "event_header_mismatch",
+case("X-Nexio-Event differs, no version header, strict", "rule: events", "event_header_mismatch",
      S(sig()) + [["X-Nexio-Event", "run.failed"]], strict=True)
-case("X-Nexio-Webhook-Version differs, no event header, strict", "contract §7", "version_header_mismatch",
+case("X-Nexio-Webhook-Version differs, no event header, strict", "rule: events", "version_header_mismatch",
      S(sig()) + [["X-Nexio-Webhook-Version", "2025-01-01"]], strict=True)
-case("X-Nexio-Event on a non-JSON body, strict", "contract §7 (nothing signed to compare)", "accept",
+case("X-Nexio-Event on a non-JSON body, strict", "rule: events (nothing signed to compare)", "accept",
      S(sig(body="not json")) + [["X-Nexio-Event", "run.completed"]], body="not json", strict=True,
      expect_key=0, expect_event="invalid_json")
-case("X-Nexio-Event repeated, strict", "contract §7", "event_header_mismatch",
+case("X-Nexio-Event repeated, strict", "rule: events", "event_header_mismatch",
      full_headers(sig(), extra=[["X-Nexio-Event", "run.completed"]]), strict=True)
-case("X-Nexio-Webhook-Version differs, strict", "contract §7", "version_header_mismatch",
+case("X-Nexio-Webhook-Version differs, strict", "rule: events", "version_header_mismatch",
      full_headers(sig(), version="2025-01-01"), strict=True)
-case("X-Nexio-Webhook-Version differs, non-strict", "contract §7", "accept",
+case("X-Nexio-Webhook-Version differs, non-strict", "rule: events", "accept",
      full_headers(sig(), version="2025-01-01"), expect_key=0, expect_mismatches=["version"])
 case("X-Nexio-Delivery changed by a replayer", vc + "unsigned delivery id", "accept",
      [h if h[0] != "X-Nexio-Delivery" else ["X-Nexio-Delivery", "attacker-chosen"]
       for h in full_headers(sig())], strict=True, expect_key=0)
 # Events after verification.
-ev = "contract §7: "
+ev = "rule: events: "
 other_version = BODY.replace("2026-03-22\"", "2027-01-01\"")
 case("event: unsupported version", ev + "version policy", "accept", S(sig(body=other_version)),
      body=other_version, expect_key=0, expect_event="unsupported_version")
