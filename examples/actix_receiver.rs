@@ -30,8 +30,11 @@ async fn webhook(hook: NexioWebhook) -> &'static str {
         hook.info.key_id,
         hook.info.delivery_id.as_deref().unwrap_or("-"),
     );
-    // Answer quickly; hand real work to a queue or task. If that work fails and you
-    // want Nexio's retry processed, release the key: `hook.forget().await`.
+    // Processed: record it, so Nexio's retries of this event are answered
+    // "duplicate". Returning without this (an error, a panic) releases the claim and
+    // the retry is processed. If the record cannot be written the delivery was still
+    // processed, so answer 2xx all the same.
+    let _ = hook.complete().await;
     "ok"
 }
 

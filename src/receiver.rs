@@ -423,10 +423,14 @@ mod tests {
             .delivery(sample::RUN_FAILED)
             .timestamp(T0)
             .build();
-        let hook: NexioWebhook = block_on(r.accept_at(&d, d.body(), T0)).unwrap();
-        // Moving the event out leaves the claim to be dropped with the rest.
-        let event = hook.event;
-        assert_eq!(event.event_type(), "run.failed");
+        {
+            let hook: NexioWebhook = block_on(r.accept_at(&d, d.body(), T0)).unwrap();
+            // Moving the event out leaves the claim to be dropped with the rest, at
+            // the end of the scope.
+            let event = hook.event;
+            assert_eq!(event.event_type(), "run.failed");
+            assert_eq!(guard.len(), 1);
+        }
         assert!(guard.is_empty());
         let again: NexioWebhook = block_on(r.accept_at(&d, d.body(), T0)).unwrap();
         block_on(again.release()).unwrap();

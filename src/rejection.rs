@@ -157,7 +157,7 @@ impl Rejection {
     /// The skew carried by a stale or future timestamp, as in
     /// [`Verified::skew`] (positive: old; negative: ahead).
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
-    fn skew(&self) -> Option<i64> {
+    pub(crate) fn skew(&self) -> Option<i64> {
         match self {
             Self::Verify(VerifyError::TimestampTooOld { age_secs }) => {
                 Some(i64::try_from(*age_secs).unwrap_or(i64::MAX))

@@ -501,7 +501,11 @@ pub(crate) fn retry_after(until: i64, now: i64) -> u64 {
     let left = i128::from(until)
         .saturating_sub(i128::from(now))
         .saturating_add(1);
-    u64::try_from(left).unwrap_or(0).max(1)
+    if left < 1 {
+        1
+    } else {
+        u64::try_from(left).unwrap_or(u64::MAX)
+    }
 }
 
 impl ReplayGuard for InMemoryReplayGuard {

@@ -23,6 +23,7 @@ fn path_of(req: &HttpRequest) -> String {
 
 async fn on_event(req: HttpRequest, seen: web::Data<Seen>, hook: NexioWebhook) -> &'static str {
     seen.event(&path_of(&req), &hook);
+    hook.complete().await.unwrap();
     "ok"
 }
 
@@ -32,6 +33,7 @@ async fn on_raw(
     hook: NexioWebhook<RawBody>,
 ) -> &'static str {
     seen.raw(&path_of(&req), &hook);
+    hook.complete().await.unwrap();
     "ok"
 }
 
@@ -41,11 +43,12 @@ async fn on_custom(
     hook: NexioWebhook<MyEvent>,
 ) -> &'static str {
     seen.custom(&path_of(&req), &hook);
+    hook.complete().await.unwrap();
     "ok"
 }
 
 async fn on_flaky(req: HttpRequest, seen: web::Data<Seen>, hook: NexioWebhook) -> HttpResponse {
-    match seen.flaky(&path_of(&req), &hook).await {
+    match seen.flaky(&path_of(&req), hook).await {
         200 => HttpResponse::Ok().body("ok"),
         _ => HttpResponse::InternalServerError().body("failed"),
     }

@@ -37,21 +37,24 @@ impl FromRef<AppState> for Receiver {
 
 async fn on_event(State(s): State<AppState>, hook: NexioWebhook) -> &'static str {
     s.seen.event(&s.path, &hook);
+    hook.complete().await.unwrap();
     "ok"
 }
 
 async fn on_raw(State(s): State<AppState>, hook: NexioWebhook<RawBody>) -> &'static str {
     s.seen.raw(&s.path, &hook);
+    hook.complete().await.unwrap();
     "ok"
 }
 
 async fn on_custom(State(s): State<AppState>, hook: NexioWebhook<MyEvent>) -> &'static str {
     s.seen.custom(&s.path, &hook);
+    hook.complete().await.unwrap();
     "ok"
 }
 
 async fn on_flaky(State(s): State<AppState>, hook: NexioWebhook) -> (StatusCode, &'static str) {
-    match s.seen.flaky(&s.path, &hook).await {
+    match s.seen.flaky(&s.path, hook).await {
         200 => (StatusCode::OK, "ok"),
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "failed"),
     }

@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use nexio_webhooks::{
-    BearerToken, Environment, InMemoryReplayGuard, ReplayGuard, ReplayGuardError, ReplayStatus,
+    BearerToken, ClaimOutcome, Environment, InMemoryReplayGuard, ReplayGuard, ReplayGuardError,
     RunStatus, Secret, SignatureHeader, Signer, VersionPolicy, dangerous, sample,
 };
 
@@ -78,13 +78,22 @@ fn replay_guard_error_codes_statuses_and_messages() {
         ReplayGuardError::Unavailable.code(),
         "replay_guard_unavailable"
     );
-    for e in [ReplayGuardError::Full, ReplayGuardError::Unavailable] {
+    assert_eq!(ReplayGuardError::LeaseLost.code(), "claim_lease_lost");
+    for e in [
+        ReplayGuardError::Full,
+        ReplayGuardError::Unavailable,
+        ReplayGuardError::LeaseLost,
+    ] {
         assert_eq!(e.status().as_u16(), 503);
     }
     assert_eq!(ReplayGuardError::Full.to_string(), "replay guard is full");
     assert_eq!(
         ReplayGuardError::Unavailable.to_string(),
         "replay guard store is unavailable"
+    );
+    assert_eq!(
+        ReplayGuardError::LeaseLost.to_string(),
+        "the claim's lease ran out and the key has a newer owner"
     );
 }
 
@@ -94,31 +103,40 @@ fn replay_guard_edges() {
     assert!(g.is_empty());
     assert_eq!(g.capacity(), 3);
     assert_eq!(InMemoryReplayGuard::new(0).capacity(), 1);
-    // Remembered until `remember_until` inclusive, even when that is `now`.
-    assert_eq!(g.check_and_record("k", 10, 10), Ok(ReplayStatus::Fresh));
+    assert_eq!(g.lease(), nexio_webhooks::DEFAULT_LEASE);
+    assert_eq!(g.retention(), nexio_webhooks::DEFAULT_RETENTION);
+    let ClaimOutcome::Claimed(ticket) = g.claim("k", 10, 10).unwrap() else {
+        panic!("not claimed")
+    };
+    assert_eq!(ticket.key(), "k");
+    assert_eq!(ticket.lease_until(), 40);
+    assert_eq!(ticket.replayable_until(), 10);
+    assert_eq!(format!("{ticket:?}"), "Ticket { key: \"k\", lease_until: 40, .. }");
     assert!(!g.is_empty());
     assert_eq!(g.len(), 1);
-    assert_eq!(g.check_and_record("k", 10, 10), Ok(ReplayStatus::Duplicate));
-    assert_eq!(g.check_and_record("k", 20, 11), Ok(ReplayStatus::Fresh));
+    // The lease ends inclusively.
+    assert_eq!(
+        g.claim("k", 10, 40),
+        Ok(ClaimOutcome::InProgress {
+            retry_after_secs: 1
+        })
+    );
+    assert!(matches!(g.claim("k", 10, 41), Ok(ClaimOutcome::Claimed(_))));
     assert_eq!(
         format!("{g:?}"),
-        "InMemoryReplayGuard { len: 1, capacity: 3 }"
+        "InMemoryReplayGuard { len: 1, capacity: 3, lease: 30, retention: 259200 }"
     );
-    // Through an Arc, forget reaches the guard.
+    // Through an Arc, every step reaches the guard.
     let shared: Arc<InMemoryReplayGuard> = Arc::new(InMemoryReplayGuard::new(2));
-    assert_eq!(
-        shared.check_and_record("a", 100, 0),
-        Ok(ReplayStatus::Fresh)
-    );
-    assert_eq!(
-        shared.check_and_record("a", 100, 1),
-        Ok(ReplayStatus::Duplicate)
-    );
-    ReplayGuard::forget(&shared, "a");
-    assert_eq!(
-        shared.check_and_record("a", 100, 2),
-        Ok(ReplayStatus::Fresh)
-    );
+    let ClaimOutcome::Claimed(t) = ReplayGuard::claim(&shared, "a", 100, 0).unwrap() else {
+        panic!("not claimed")
+    };
+    ReplayGuard::release(&shared, &t).unwrap();
+    let ClaimOutcome::Claimed(t) = ReplayGuard::claim(&shared, "a", 100, 1).unwrap() else {
+        panic!("not claimed")
+    };
+    ReplayGuard::complete(&shared, &t, 2).unwrap();
+    assert_eq!(ReplayGuard::claim(&shared, "a", 100, 3), Ok(ClaimOutcome::Done));
 }
 
 #[test]

@@ -13,7 +13,7 @@ mod support_redis;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -29,6 +29,7 @@ const SECRET: &str = "whsec_abc123def456";
 struct App {
     receiver: Receiver,
     calls: Arc<AtomicUsize>,
+    finished: Arc<AtomicBool>,
 }
 
 impl FromRef<App> for Receiver {
@@ -40,10 +41,14 @@ impl FromRef<App> for Receiver {
 async fn handle(State(app): State<App>, hook: NexioWebhook) -> &'static str {
     assert_eq!(hook.event.event_type(), "run.completed");
     app.calls.fetch_add(1, Ordering::SeqCst);
+    // Long enough for the other copies to arrive while this one is in progress.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    app.finished.store(true, Ordering::SeqCst);
+    hook.complete().await.unwrap();
     "processed"
 }
 
-async fn replica(redis_url: &str, calls: Arc<AtomicUsize>) -> SocketAddr {
+async fn replica(redis_url: &str, calls: Arc<AtomicUsize>, finished: Arc<AtomicBool>) -> SocketAddr {
     let guard = RedisReplayGuard::connect_with_timeout(redis_url, Duration::from_millis(300))
         .await
         .unwrap();
@@ -51,7 +56,11 @@ async fn replica(redis_url: &str, calls: Arc<AtomicUsize>) -> SocketAddr {
         Receiver::new(Verifier::new(Secret::new(SECRET).unwrap())).with_replay_guard(guard);
     let app = Router::new()
         .route("/webhooks", post(handle))
-        .with_state(App { receiver, calls });
+        .with_state(App {
+            receiver,
+            calls,
+            finished,
+        });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -76,8 +85,9 @@ async fn one_hundred_identical_deliveries_across_two_replicas_are_processed_once
         return;
     };
     let calls = Arc::new(AtomicUsize::new(0));
-    let a = replica(&redis.url(), calls.clone()).await;
-    let b = replica(&redis.url(), calls.clone()).await;
+    let finished = Arc::new(AtomicBool::new(false));
+    let a = replica(&redis.url(), calls.clone(), finished.clone()).await;
+    let b = replica(&redis.url(), calls.clone(), finished.clone()).await;
     let client = reqwest::Client::new();
     let delivery = Arc::new(
         Signer::new(Secret::new(SECRET).unwrap())
@@ -88,24 +98,28 @@ async fn one_hundred_identical_deliveries_across_two_replicas_are_processed_once
 
     let mut tasks = Vec::new();
     for i in 0..100 {
-        let (client, delivery) = (client.clone(), delivery.clone());
+        let (client, delivery, finished) = (client.clone(), delivery.clone(), finished.clone());
         let addr = if i % 2 == 0 { a } else { b };
-        tasks.push(tokio::spawn(
-            async move { send(&client, addr, &delivery).await },
-        ));
+        tasks.push(tokio::spawn(async move {
+            let reply = send(&client, addr, &delivery).await;
+            (reply, finished.load(Ordering::SeqCst))
+        }));
     }
-    let mut processed = 0;
-    let mut duplicates = 0;
+    let (mut processed, mut duplicates, mut in_progress) = (0, 0, 0);
     for t in tasks {
-        let (status, body) = t.await.unwrap();
-        assert_eq!(status, 200, "{body}");
-        match body.as_str() {
-            "processed" => processed += 1,
-            b if b.contains("duplicate") => duplicates += 1,
-            other => panic!("unexpected body {other}"),
+        let ((status, body), winner_finished) = t.await.unwrap();
+        match (status, body.as_str()) {
+            (200, "processed") => processed += 1,
+            (200, b) if b.contains("duplicate") => {
+                assert!(winner_finished, "a 2xx before the winner finished");
+                duplicates += 1;
+            }
+            (409, r#"{"error":"delivery_in_progress"}"#) => in_progress += 1,
+            other => panic!("unexpected answer {other:?}"),
         }
     }
-    assert_eq!((processed, duplicates), (1, 99));
+    assert_eq!(processed, 1);
+    assert_eq!(duplicates + in_progress, 99);
     assert_eq!(
         calls.load(Ordering::SeqCst),
         1,

@@ -25,9 +25,9 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use nexio_webhooks::{
-    AsyncReplayGuard, BearerToken, BoxFuture, Delivery, Event, EventKind, InMemoryReplayGuard,
-    NexioWebhook, RawBody, Receiver, ReplayGuard, ReplayGuardError, ReplayStatus, Secret, Signer,
-    Verifier, sample, unix_now,
+    AsyncReplayGuard, BearerToken, BoxFuture, ClaimOutcome, Delivery, Event, EventKind,
+    InMemoryReplayGuard, NexioWebhook, RawBody, Receiver, ReplayGuard, ReplayGuardError, Secret,
+    Signer, Ticket, Verifier, sample, unix_now,
 };
 use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -157,14 +157,15 @@ impl Seen {
         });
     }
 
-    /// The flaky route's handler: records, then fails the first time (releasing the
-    /// key as the docs say). Returns the status to answer.
-    pub async fn flaky(&self, route: &str, hook: &NexioWebhook<Event>) -> u16 {
-        self.event(route, hook);
+    /// The flaky route's handler: records, then fails the first time (returning
+    /// without completing the claim, which releases it). Returns the status to answer.
+    pub async fn flaky(&self, route: &str, hook: NexioWebhook<Event>) -> u16 {
+        self.event(route, &hook);
         if !self.flaky_failed.swap(true, Ordering::SeqCst) {
-            hook.forget().await;
+            drop(hook);
             500
         } else {
+            hook.complete().await.unwrap();
             200
         }
     }
@@ -187,21 +188,36 @@ impl Default for InMemoryReplayGuardWrapper {
 }
 
 impl AsyncReplayGuard for CountingGuard {
-    fn check_and_record<'a>(
+    fn claim<'a>(
         &'a self,
         key: &'a str,
-        remember_until: i64,
+        replayable_until: i64,
         now: i64,
-    ) -> BoxFuture<'a, Result<ReplayStatus, ReplayGuardError>> {
+    ) -> BoxFuture<'a, Result<ClaimOutcome, ReplayGuardError>> {
         Box::pin(async move {
             self.calls.fetch_add(1, Ordering::SeqCst);
             tokio::task::yield_now().await; // a real await point
-            ReplayGuard::check_and_record(&self.inner.0, key, remember_until, now)
+            ReplayGuard::claim(&self.inner.0, key, replayable_until, now)
         })
     }
 
-    fn forget<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()> {
-        Box::pin(async move { ReplayGuard::forget(&self.inner.0, key) })
+    fn complete<'a>(
+        &'a self,
+        ticket: &'a Ticket,
+        now: i64,
+    ) -> BoxFuture<'a, Result<(), ReplayGuardError>> {
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            ReplayGuard::complete(&self.inner.0, ticket, now)
+        })
+    }
+
+    fn release<'a>(&'a self, ticket: &'a Ticket) -> BoxFuture<'a, Result<(), ReplayGuardError>> {
+        Box::pin(async move { ReplayGuard::release(&self.inner.0, ticket) })
+    }
+
+    fn release_detached(&self, ticket: Ticket) {
+        let _ = ReplayGuard::release(&self.inner.0, &ticket);
     }
 }
 
@@ -812,8 +828,8 @@ pub async fn duplicate_with_guard(s: &Server) {
     assert_eq!(s.seen.on("/unguarded").len(), 2);
 }
 
-/// The documented release path: the handler fails, forgets the key, answers 500;
-/// Nexio's retry is then processed.
+/// The documented release path: the handler fails without completing its claim and
+/// answers 500; Nexio's retry is then processed.
 pub async fn failed_handler_releases_the_key(s: &Server) {
     let d = signer().delivery(sample::RUN_FAILED).build();
     let first = post(&s.url("/flaky"), &d).await;
