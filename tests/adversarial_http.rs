@@ -1,9 +1,9 @@
-//! The adversarial catalogue through both framework adapters over real HTTP: an axum
-//! and an actix-web server on 127.0.0.1, one route per case (each with the case's own
-//! `Receiver` and a clock pinned to the case's `now`), requests written byte for byte
-//! on a raw TCP connection. 0 false accepts, 0 panics, every code and HTTP status as
-//! expected.
-#![cfg(all(feature = "axum", feature = "actix-web"))]
+//! The adversarial catalogue through both framework adapters, and through the tower
+//! layer and the actix-web middleware, over real HTTP: axum and actix-web servers on
+//! 127.0.0.1, one route per case (each with the case's own `Receiver` and a clock
+//! pinned to the case's `now`), requests written byte for byte on a raw TCP
+//! connection. 0 false accepts, 0 panics, every code and HTTP status as expected.
+#![cfg(all(feature = "axum", feature = "actix-web", feature = "tower"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -19,19 +19,21 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use common::adversarial::{self, Case, Front, Observed, expected_status};
-use nexio_webhooks::{NexioWebhook, RawBody, Receiver, VersionPolicy};
+use nexio_webhooks::{DeliveryInfo, NexioWebhook, RawBody, Receiver, VersionPolicy};
 
 /// What an accepting handler answers: the facts the runner checks.
 fn accepted_reply(hook: &NexioWebhook<RawBody>) -> String {
-    let event = match nexio_webhooks::dangerous::parse_unverified_event(
-        hook.event.as_bytes(),
-        VersionPolicy::Exact,
-    ) {
-        // The bytes came out of the extractor, so they are verified.
+    reply_for(hook.event.as_bytes(), &hook.info)
+}
+
+fn reply_for(body: &[u8], info: &DeliveryInfo) -> String {
+    let event = match nexio_webhooks::dangerous::parse_unverified_event(body, VersionPolicy::Exact)
+    {
+        // The bytes came out of the extractor or the layer, so they are verified.
         Ok(_) => "ok".to_owned(),
         Err(e) => e.code().to_owned(),
     };
-    let m = hook.info.mismatches;
+    let m = info.mismatches;
     let mut mismatches = Vec::new();
     if m.timestamp() {
         mismatches.push("timestamp");
@@ -44,7 +46,7 @@ fn accepted_reply(hook: &NexioWebhook<RawBody>) -> String {
     }
     serde_json::json!({
         "accepted": true,
-        "key_id": hook.info.key_id.to_string(),
+        "key_id": info.key_id.to_string(),
         "event": event,
         "mismatches": mismatches,
     })
@@ -124,6 +126,90 @@ mod actix_server {
             });
         });
         rx.recv().unwrap()
+    }
+}
+
+mod layer_servers {
+    use super::*;
+    use actix_web::{App, HttpServer, web};
+    use axum::Router;
+    use axum::routing::post;
+    use nexio_webhooks::VerifiedDelivery;
+    use nexio_webhooks::actix::NexioWebhookMiddleware;
+    use nexio_webhooks::tower::NexioWebhookLayer;
+
+    async fn axum_handle(delivery: VerifiedDelivery, body: axum::body::Bytes) -> String {
+        reply_for(&body, &delivery.info)
+    }
+
+    async fn actix_handle(delivery: VerifiedDelivery, body: web::Bytes) -> String {
+        reply_for(&body, &delivery.info)
+    }
+
+    pub async fn axum(receivers: Vec<Option<Receiver>>) -> SocketAddr {
+        let mut app = Router::new();
+        for (i, r) in receivers.into_iter().enumerate() {
+            if let Some(r) = r {
+                app = app.route(
+                    &format!("/case/{i}"),
+                    post(axum_handle).route_layer(NexioWebhookLayer::new(r)),
+                );
+            }
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        addr
+    }
+
+    pub fn actix(receivers: Vec<Option<Receiver>>) -> SocketAddr {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = HttpServer::new(move || {
+                    let mut app = App::new();
+                    for (i, r) in receivers.iter().enumerate() {
+                        if let Some(r) = r {
+                            app = app.service(
+                                web::resource(format!("/case/{i}"))
+                                    .wrap(NexioWebhookMiddleware::new(r.clone()))
+                                    .route(web::post().to(actix_handle)),
+                            );
+                        }
+                    }
+                    app
+                })
+                .workers(1)
+                .bind(("127.0.0.1", 0))
+                .unwrap();
+                tx.send(server.addrs()[0]).unwrap();
+                server.run().await.unwrap();
+            });
+        });
+        rx.recv().unwrap()
+    }
+}
+
+/// Through the layer, a verified body that is not a usable event is refused (422)
+/// before any handler: the case's accepted outcome, with its event error as the
+/// answer.
+fn observe_layer(addr: SocketAddr, index: usize, case: &Case) -> Observed {
+    let observed = observe(addr, index, case);
+    // The event's parse error, from the catalogue or, where it does not say, from the
+    // parser itself (the core accepts such a case: it checks no event).
+    let event = case.expect_event.clone().or_else(|| {
+        nexio_webhooks::dangerous::parse_unverified_event(&case.body, VersionPolicy::Exact)
+            .err()
+            .map(|e| e.code().to_owned())
+    });
+    match (&event, case.expected(Front::Http)) {
+        (Some(event), "accept") if event != "ok" && observed.outcome == *event => Observed {
+            outcome: "accept".to_owned(),
+            key_id: case.expected_key_id(),
+            event: Some(event.clone()),
+            mismatches: None,
+        },
+        _ => observed,
     }
 }
 
@@ -229,6 +315,33 @@ fn catalogue_through_axum_and_actix_over_real_http() {
             .collect();
         let report = adversarial::run_catalogue(&cases, Front::Http, |case| {
             observe(addr, routes[case.name.as_str()], case)
+        });
+        eprintln!(
+            "{name}: {} cases run over HTTP, {} not expressible in HTTP/1.1 skipped",
+            report.run, report.skipped
+        );
+        assert!(report.run >= 200, "{name}: only {} cases ran", report.run);
+        report.assert_clean();
+    }
+}
+
+#[test]
+fn catalogue_through_the_tower_layer_and_the_actix_middleware_over_real_http() {
+    let cases = adversarial::load();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let axum_addr = rt.block_on(layer_servers::axum(receivers(&cases)));
+    let actix_addr = layer_servers::actix(receivers(&cases));
+    for (name, addr) in [
+        ("tower layer", axum_addr),
+        ("actix-web middleware", actix_addr),
+    ] {
+        let routes: std::collections::HashMap<&str, usize> = cases
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.as_str(), i))
+            .collect();
+        let report = adversarial::run_catalogue(&cases, Front::Http, |case| {
+            observe_layer(addr, routes[case.name.as_str()], case)
         });
         eprintln!(
             "{name}: {} cases run over HTTP, {} not expressible in HTTP/1.1 skipped",
