@@ -109,7 +109,9 @@ impl<G: ReplayGuard + ?Sized> AsyncReplayGuard for G {
         ticket: &'a Ticket,
         now: i64,
     ) -> BoxFuture<'a, Result<(), ReplayGuardError>> {
-        Box::pin(core::future::ready(ReplayGuard::complete(self, ticket, now)))
+        Box::pin(core::future::ready(ReplayGuard::complete(
+            self, ticket, now,
+        )))
     }
 
     fn release<'a>(&'a self, ticket: &'a Ticket) -> BoxFuture<'a, Result<(), ReplayGuardError>> {
@@ -256,7 +258,10 @@ where
                 // The delivery was processed: the 2xx stands (a 5xx would have it
                 // delivered again); the claim expires with its lease.
                 #[cfg(feature = "tracing")]
-                tracing::warn!(code = _e.code(), "nexio webhook processed but not recorded as done");
+                tracing::warn!(
+                    code = _e.code(),
+                    "nexio webhook processed but not recorded as done"
+                );
             }
         } else {
             let _ = claim.release().await;

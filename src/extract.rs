@@ -229,10 +229,7 @@ pub struct VerifiedDelivery {
 /// verification, so an extractor behind it verifies at the same instant (a body
 /// judged fresh by the layer is not judged stale a moment later) and does not claim
 /// again.
-#[cfg_attr(
-    not(any(feature = "tower", feature = "actix-web")),
-    allow(dead_code)
-)]
+#[cfg_attr(not(any(feature = "tower", feature = "actix-web")), allow(dead_code))]
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LayerVerified {
     pub(crate) now: i64,

@@ -49,25 +49,25 @@ pub mod axum;
 #[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
 pub mod tower;
 
+pub use claim::{AsyncReplayGuard, BoxFuture, Claim};
+pub use diagnose::{Diagnosis, Hint};
 pub use error::{InvalidEventReason, MalformedReason, ParseError, VerifyError};
 pub use event::{Environment, Event, EventKind, Run, RunStatus, VersionPolicy, WEBHOOK_VERSION};
+pub use extract::{FromVerified, NexioWebhook, RawBody, VerifiedDelivery};
 pub use header::{MAX_HEADER_LEN, MAX_SIGNATURES, SignatureHeader, SignatureHeaderError};
 pub use headers::{HeaderLookup, HeaderSource};
-pub use claim::{AsyncReplayGuard, BoxFuture, Claim};
-pub use extract::{FromVerified, NexioWebhook, RawBody, VerifiedDelivery};
 pub use limit::{BodyBuffer, DEFAULT_BODY_LIMIT};
 pub use receiver::Receiver;
 pub use rejection::{GUARD_RETRY_AFTER_SECS, REJECTION_CONTENT_TYPE, Rejection};
 pub use replay::{
-    ClaimOutcome, DEFAULT_LEASE, DEFAULT_RETENTION, InMemoryReplayGuard, MAX_KEY_LEN,
-    OwnerToken, ReplayGuard, ReplayGuardError, Ticket,
+    ClaimOutcome, DEFAULT_LEASE, DEFAULT_RETENTION, InMemoryReplayGuard, MAX_KEY_LEN, OwnerToken,
+    ReplayGuard, ReplayGuardError, Ticket,
 };
 pub use secret::{BearerToken, KeyId, MAX_BEARER_TOKEN_LEN, SECRET_PREFIX, Secret, SecretError};
 pub use signer::{Delivery, DeliveryBuilder, Signer};
 pub use time::{DEFAULT_MAX_AGE, DEFAULT_MAX_FUTURE, Tolerance, WindowError, unix_now};
 pub use verified::{DeliveryInfo, HeaderMismatches, Verified};
 pub use verifier::Verifier;
-pub use diagnose::{Diagnosis, Hint};
 
 /// Header names, lowercase, as `http::HeaderName` spells them.
 pub mod header_names {

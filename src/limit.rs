@@ -9,7 +9,6 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// the buffer grows as bytes actually arrive.
 const MAX_PREALLOCATION: usize = 64 * 1024;
 
-
 /// A body being read, bounded by the receiver's limit.
 ///
 /// [`BodyBuffer::push`] refuses the chunk that would take the body past the limit,

@@ -307,11 +307,9 @@ impl Receiver {
             ));
         };
         match guard.claim(key, info.replayable_until, now).await {
-            Ok(ClaimOutcome::Claimed(ticket)) => Ok(Some(Claim::new(
-                ticket,
-                Arc::clone(guard),
-                self.clock(),
-            ))),
+            Ok(ClaimOutcome::Claimed(ticket)) => {
+                Ok(Some(Claim::new(ticket, Arc::clone(guard), self.clock())))
+            }
             Ok(ClaimOutcome::Done) => Err(rejected(Rejection::Duplicate, Some(info))),
             Ok(ClaimOutcome::InProgress { retry_after_secs }) => Err(rejected(
                 Rejection::InProgress { retry_after_secs },
@@ -369,7 +367,6 @@ mod tests {
         both::<NexioWebhook<RawBody>>();
         both::<Arc<dyn AsyncReplayGuard>>();
     }
-
 
     #[test]
     fn content_length_over_the_limit_is_refused_after_the_header_checks() {
@@ -468,13 +465,22 @@ mod tests {
         let guard = Arc::new(InMemoryReplayGuard::new(1));
         let r = receiver().with_replay_guard(Arc::clone(&guard));
         let signer = Signer::new(Secret::new("whsec_abc123def456").unwrap());
-        let a = signer.delivery(r#"{"id":"evt_a","type":"x"}"#).timestamp(T0).build();
-        let b = signer.delivery(r#"{"id":"evt_b","type":"x"}"#).timestamp(T0).build();
+        let a = signer
+            .delivery(r#"{"id":"evt_a","type":"x"}"#)
+            .timestamp(T0)
+            .build();
+        let b = signer
+            .delivery(r#"{"id":"evt_b","type":"x"}"#)
+            .timestamp(T0)
+            .build();
         let _held = block_on(r.accept_at::<RawBody, _>(&a, a.body(), T0)).unwrap();
         let e = block_on(r.accept_at::<RawBody, _>(&b, b.body(), T0)).unwrap_err();
         assert_eq!(e, Rejection::ReplayGuard(ReplayGuardError::Full));
         assert_eq!(e.status(), 503);
-        assert_eq!(e.retry_after(), Some(crate::rejection::GUARD_RETRY_AFTER_SECS));
+        assert_eq!(
+            e.retry_after(),
+            Some(crate::rejection::GUARD_RETRY_AFTER_SECS)
+        );
     }
 
     #[test]

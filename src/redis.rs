@@ -254,9 +254,8 @@ impl RedisReplayGuard {
         let key = self.key_for_stored(&stored);
         let lease_ms = millis(self.lease).to_string();
         let value = format!("p:{}", owner.to_hex());
-        let reply: Result<(i64, i64), _> = self
-            .run(claim_script(), &key, &[&value, &lease_ms])
-            .await;
+        let reply: Result<(i64, i64), _> =
+            self.run(claim_script(), &key, &[&value, &lease_ms]).await;
         let lease_secs = i64::try_from(self.lease.as_secs()).unwrap_or(i64::MAX);
         let ticket = || {
             ClaimOutcome::Claimed(Ticket::new(
@@ -357,7 +356,9 @@ impl AsyncReplayGuard for RedisReplayGuard {
 const MAX_TTL_MS: u64 = 1 << 50;
 
 fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).clamp(1, MAX_TTL_MS)
+    u64::try_from(d.as_millis())
+        .unwrap_or(u64::MAX)
+        .clamp(1, MAX_TTL_MS)
 }
 
 // Values: `p:<token>` while claimed, `d:<token>` once completed.

@@ -12,7 +12,6 @@ use crate::verified::DeliveryInfo;
 /// The `Content-Type` of every rejection body.
 pub const REJECTION_CONTENT_TYPE: &str = "application/json";
 
-
 /// Logs a rejection (with the `tracing` feature) and hands it back.
 ///
 /// Authentication failures at `warn`, everything else at `debug`; the fields are the
@@ -34,7 +33,6 @@ pub(crate) fn rejected(rejection: Rejection, info: Option<&DeliveryInfo>) -> Rej
     }
     rejection
 }
-
 
 /// Why an adapter did not hand a delivery to the handler, and the reply it gives.
 ///

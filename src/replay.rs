@@ -356,7 +356,14 @@ impl State {
         Some(entry)
     }
 
-    fn insert(&mut self, key: Arc<str>, phase: Phase, owner: OwnerToken, expires_at: i64, replayable_until: i64) {
+    fn insert(
+        &mut self,
+        key: Arc<str>,
+        phase: Phase,
+        owner: OwnerToken,
+        expires_at: i64,
+        replayable_until: i64,
+    ) {
         self.remove(&key);
         let seq = self.next_seq;
         self.next_seq = self.next_seq.wrapping_add(1);
@@ -627,7 +634,10 @@ mod tests {
         g.complete(&t, 11).unwrap();
         assert_eq!(g.claim("a", WINDOW, 12), Ok(ClaimOutcome::Done));
         // Six hours later: still done. Past retention: fresh.
-        assert_eq!(g.claim("a", 6 * 3600 + WINDOW, 6 * 3600), Ok(ClaimOutcome::Done));
+        assert_eq!(
+            g.claim("a", 6 * 3600 + WINDOW, 6 * 3600),
+            Ok(ClaimOutcome::Done)
+        );
         let retention = secs(DEFAULT_RETENTION);
         assert_eq!(g.claim("a", 0, 11 + retention), Ok(ClaimOutcome::Done));
         claimed(g.claim("a", 0, 12 + retention));
@@ -647,12 +657,20 @@ mod tests {
     fn a_lease_that_ran_out_frees_the_key_and_loses_to_the_new_owner() {
         let g = InMemoryReplayGuard::new(10).with_lease(Duration::from_secs(5));
         let old = claimed(g.claim("a", WINDOW, 0));
-        assert!(matches!(g.claim("a", WINDOW, 5), Ok(ClaimOutcome::InProgress { retry_after_secs: 1 })));
+        assert!(matches!(
+            g.claim("a", WINDOW, 5),
+            Ok(ClaimOutcome::InProgress {
+                retry_after_secs: 1
+            })
+        ));
         let new = claimed(g.claim("a", WINDOW, 6));
         // The stale owner can neither release nor complete the new claim.
         assert_eq!(g.release(&old), Err(ReplayGuardError::LeaseLost));
         assert_eq!(g.complete(&old, 7), Err(ReplayGuardError::LeaseLost));
-        assert!(matches!(g.claim("a", WINDOW, 7), Ok(ClaimOutcome::InProgress { .. })));
+        assert!(matches!(
+            g.claim("a", WINDOW, 7),
+            Ok(ClaimOutcome::InProgress { .. })
+        ));
         g.complete(&new, 8).unwrap();
         assert_eq!(g.claim("a", WINDOW, 9), Ok(ClaimOutcome::Done));
         // Nor can it undo the completion.
@@ -764,7 +782,9 @@ mod tests {
 
     #[test]
     fn hostile_clocks_do_not_panic() {
-        let g = InMemoryReplayGuard::new(2).with_lease(Duration::MAX).with_retention(Duration::MAX);
+        let g = InMemoryReplayGuard::new(2)
+            .with_lease(Duration::MAX)
+            .with_retention(Duration::MAX);
         let t = claimed(g.claim("a", i64::MAX, i64::MAX));
         g.complete(&t, i64::MAX).unwrap();
         let t = claimed(g.claim("b", i64::MIN, i64::MIN));

@@ -111,7 +111,10 @@ fn replay_guard_edges() {
     assert_eq!(ticket.key(), "k");
     assert_eq!(ticket.lease_until(), 40);
     assert_eq!(ticket.replayable_until(), 10);
-    assert_eq!(format!("{ticket:?}"), "Ticket { key: \"k\", lease_until: 40, .. }");
+    assert_eq!(
+        format!("{ticket:?}"),
+        "Ticket { key: \"k\", lease_until: 40, .. }"
+    );
     assert!(!g.is_empty());
     assert_eq!(g.len(), 1);
     // The lease ends inclusively.
@@ -136,7 +139,10 @@ fn replay_guard_edges() {
         panic!("not claimed")
     };
     ReplayGuard::complete(&shared, &t, 2).unwrap();
-    assert_eq!(ReplayGuard::claim(&shared, "a", 100, 3), Ok(ClaimOutcome::Done));
+    assert_eq!(
+        ReplayGuard::claim(&shared, "a", 100, 3),
+        Ok(ClaimOutcome::Done)
+    );
 }
 
 #[test]

@@ -48,7 +48,11 @@ async fn handle(State(app): State<App>, hook: NexioWebhook) -> &'static str {
     "processed"
 }
 
-async fn replica(redis_url: &str, calls: Arc<AtomicUsize>, finished: Arc<AtomicBool>) -> SocketAddr {
+async fn replica(
+    redis_url: &str,
+    calls: Arc<AtomicUsize>,
+    finished: Arc<AtomicBool>,
+) -> SocketAddr {
     let guard = RedisReplayGuard::connect_with_timeout(redis_url, Duration::from_millis(300))
         .await
         .unwrap();

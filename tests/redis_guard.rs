@@ -53,7 +53,10 @@ async fn two_replicas_share_claims_and_completions() {
     a.release(&t).await.unwrap();
     let t = claimed(b.claim("evt_1", NOW + 300, NOW + 2).await);
     b.complete(&t, NOW + 3).await.unwrap();
-    assert_eq!(a.claim("evt_1", NOW + 300, NOW + 4).await, Ok(ClaimOutcome::Done));
+    assert_eq!(
+        a.claim("evt_1", NOW + 300, NOW + 4).await,
+        Ok(ClaimOutcome::Done)
+    );
     // Six hours on, a re-signed retry is still a duplicate.
     assert_eq!(
         a.claim("evt_1", NOW + 6 * 3600 + 300, NOW + 6 * 3600).await,
@@ -87,7 +90,10 @@ async fn keys_carry_the_lease_then_the_retention_as_ttl() {
     // Completing again is harmless; releasing a completed key changes nothing.
     guard.complete(&t, NOW + 2).await.unwrap();
     guard.release(&t).await.unwrap();
-    assert_eq!(guard.claim("evt_ttl", NOW + 300, NOW + 3).await, Ok(ClaimOutcome::Done));
+    assert_eq!(
+        guard.claim("evt_ttl", NOW + 300, NOW + 3).await,
+        Ok(ClaimOutcome::Done)
+    );
 
     // The replay window outlasts a short retention: the key lives through it.
     let short = guard.clone().with_retention(Duration::from_secs(1));
@@ -108,7 +114,10 @@ async fn keys_carry_the_lease_then_the_retention_as_ttl() {
         guard.claim(&long, NOW + 300, NOW).await,
         Ok(ClaimOutcome::InProgress { .. })
     ));
-    assert_eq!(server.command(&["EXISTS", &guard.key_for(&long)]).unwrap(), ":1");
+    assert_eq!(
+        server.command(&["EXISTS", &guard.key_for(&long)]).unwrap(),
+        ":1"
+    );
 }
 
 #[tokio::test]
@@ -125,7 +134,10 @@ async fn a_lease_that_ran_out_frees_the_key_and_the_stale_owner_loses() {
     let new = claimed(guard.claim("evt_lease", NOW + 300, NOW + 1).await);
     assert_ne!(old.owner(), new.owner());
     assert_eq!(guard.release(&old).await, Err(ReplayGuardError::LeaseLost));
-    assert_eq!(guard.complete(&old, NOW + 2).await, Err(ReplayGuardError::LeaseLost));
+    assert_eq!(
+        guard.complete(&old, NOW + 2).await,
+        Err(ReplayGuardError::LeaseLost)
+    );
     assert!(matches!(
         guard.claim("evt_lease", NOW + 300, NOW + 2).await,
         Ok(ClaimOutcome::InProgress { .. })
@@ -158,7 +170,10 @@ async fn completed_keys_expire_after_the_retention() {
         .with_retention(Duration::from_secs(1));
     let t = claimed(guard.claim("evt_short", NOW, NOW).await);
     guard.complete(&t, NOW).await.unwrap();
-    assert_eq!(guard.claim("evt_short", NOW, NOW).await, Ok(ClaimOutcome::Done));
+    assert_eq!(
+        guard.claim("evt_short", NOW, NOW).await,
+        Ok(ClaimOutcome::Done)
+    );
     tokio::time::sleep(Duration::from_millis(1_300)).await;
     assert_eq!(
         server
@@ -237,7 +252,10 @@ async fn redis_down_follows_the_policy_then_recovers() {
         }
     };
     reject.complete(&t, NOW).await.unwrap();
-    assert_eq!(reject.claim("evt_b", NOW + 300, NOW).await, Ok(ClaimOutcome::Done));
+    assert_eq!(
+        reject.claim("evt_b", NOW + 300, NOW).await,
+        Ok(ClaimOutcome::Done)
+    );
     // The restarted Redis is empty (no persistence): evt_a is claimable again.
     claimed(reject.claim("evt_a", NOW + 300, NOW).await);
 }

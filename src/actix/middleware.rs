@@ -144,10 +144,7 @@ where
 
     fn call(&self, mut req: ServiceRequest) -> Self::Future {
         let service = Rc::clone(&self.service);
-        let receiver = self
-            .receiver
-            .clone()
-            .or_else(|| receiver_of(req.request()));
+        let receiver = self.receiver.clone().or_else(|| receiver_of(req.request()));
         Box::pin(async move {
             let Some(receiver) = receiver else {
                 return Ok(refuse(req, rejected(Rejection::Misconfigured, None)));
@@ -162,8 +159,7 @@ where
             let payload = req.take_payload();
             let mut payload = core::pin::pin!(payload);
             let mut buffer = receiver.body_buffer(content_length);
-            while let Some(chunk) =
-                core::future::poll_fn(|cx| payload.as_mut().poll_next(cx)).await
+            while let Some(chunk) = core::future::poll_fn(|cx| payload.as_mut().poll_next(cx)).await
             {
                 let chunk = match chunk {
                     Ok(chunk) => chunk,
@@ -185,13 +181,11 @@ where
             // The clock is read again: a body trickled in slowly is judged at the
             // time it is complete.
             let now = receiver.now();
-            let (delivery, claim) = match receiver
-                .accept_for_layer(req.headers(), &bytes, now)
-                .await
-            {
-                Ok(accepted) => accepted,
-                Err(rejection) => return Ok(refuse(req, rejection)),
-            };
+            let (delivery, claim) =
+                match receiver.accept_for_layer(req.headers(), &bytes, now).await {
+                    Ok(accepted) => accepted,
+                    Err(rejection) => return Ok(refuse(req, rejection)),
+                };
             req.extensions_mut().insert::<VerifiedDelivery>(delivery);
             req.extensions_mut().insert(LayerVerified { now });
             req.set_payload(Payload::from(Bytes::from(bytes)));

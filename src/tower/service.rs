@@ -137,10 +137,7 @@ where
     // The clock is read again: a body trickled in slowly is judged at the time it is
     // complete.
     let now = receiver.now();
-    let (delivery, claim) = match receiver
-        .accept_for_layer(&parts.headers, &bytes, now)
-        .await
-    {
+    let (delivery, claim) = match receiver.accept_for_layer(&parts.headers, &bytes, now).await {
         Ok(accepted) => accepted,
         Err(rejection) => return refuse(rejection, &parts),
     };
