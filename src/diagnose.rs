@@ -128,15 +128,34 @@ pub struct Hint {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Kind {
     EmptyBody,
-    NoV1Entries { schemes: Vec<String> },
-    MalformedV1 { entries: usize },
+    NoV1Entries {
+        schemes: Vec<String>,
+    },
+    MalformedV1 {
+        entries: usize,
+    },
     ClockSkew(Lateness),
     OldCapture(Lateness),
-    SecretExpired { key: KeyId, expired_at: i64 },
-    Body { change: BodyChange, key: KeyId },
-    KeyConvention { decoded: bool, key: KeyId },
-    TimestampHeaderUsed { header: i64, signed: i64, key: KeyId },
-    WrongSecret { tried: Vec<KeyId> },
+    SecretExpired {
+        key: KeyId,
+        expired_at: i64,
+    },
+    Body {
+        change: BodyChange,
+        key: KeyId,
+    },
+    KeyConvention {
+        decoded: bool,
+        key: KeyId,
+    },
+    TimestampHeaderUsed {
+        header: i64,
+        signed: i64,
+        key: KeyId,
+    },
+    WrongSecret {
+        tried: Vec<KeyId>,
+    },
 }
 
 /// How far outside the window a timestamp is.
@@ -376,7 +395,11 @@ impl fmt::Display for Hint {
 }
 
 fn newline_name(nl: &str) -> &'static str {
-    if nl == "\r\n" { "\"\\r\\n\"" } else { "\"\\n\"" }
+    if nl == "\r\n" {
+        "\"\\r\\n\""
+    } else {
+        "\"\\n\""
+    }
 }
 
 fn json_form_name(form: JsonForm) -> &'static str {
@@ -432,10 +455,7 @@ impl Verifier {
             _ => None,
         };
         let (timestamp, skew) = match &parsed {
-            Some(Ok(s)) => (
-                Some(s.timestamp()),
-                Some(now.saturating_sub(s.timestamp())),
-            ),
+            Some(Ok(s)) => (Some(s.timestamp()), Some(now.saturating_sub(s.timestamp()))),
             _ => (None, None),
         };
         let mut d = Diagnosis {
@@ -522,7 +542,10 @@ impl Verifier {
             }
         }
         for e in &live {
-            let conventions = [(false, &e.alternates.stripped), (true, &e.alternates.decoded)];
+            let conventions = [
+                (false, &e.alternates.stripped),
+                (true, &e.alternates.decoded),
+            ];
             for (decoded, alt) in conventions {
                 if alt.as_ref().is_some_and(|k| run.matches(k, t, body)) {
                     d.push(Kind::KeyConvention {
@@ -661,10 +684,7 @@ fn body_variants(body: &[u8]) -> Vec<(BodyChange, Vec<u8>)> {
     if body.len() <= MAX_REFORMAT_BODY
         && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
     {
-        let cap = body
-            .len()
-            .saturating_mul(8)
-            .saturating_add(REFORMAT_SLACK);
+        let cap = body.len().saturating_mul(8).saturating_add(REFORMAT_SLACK);
         for form in [
             JsonForm::Compact,
             JsonForm::Spaced,
@@ -864,7 +884,11 @@ mod tests {
             let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + len * 11) as u8).collect();
             for engine in [&STANDARD, &STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
                 let text = engine.encode(&bytes);
-                assert_eq!(decode_base64(text.as_bytes()), Some(bytes.clone()), "{text}");
+                assert_eq!(
+                    decode_base64(text.as_bytes()),
+                    Some(bytes.clone()),
+                    "{text}"
+                );
             }
         }
         for bad in ["a", "abcde", "ab=c", "a===", "ab!d", "abc=d", "ab c"] {

@@ -31,7 +31,12 @@ fn verifier() -> Verifier {
 
 /// Headers signed over `signed`, with key `key`, at `t`.
 fn signed_with(key: Secret, t: i64, signed: &[u8]) -> Headers {
-    Signer::new(key).delivery(signed).timestamp(t).build().into_parts().0
+    Signer::new(key)
+        .delivery(signed)
+        .timestamp(t)
+        .build()
+        .into_parts()
+        .0
 }
 
 fn signed(signed: &[u8]) -> Headers {
@@ -58,7 +63,10 @@ fn assert_clean(d: &Diagnosis, received: &[u8], secrets: &[&str]) {
         assert!(!m.is_empty() && !m.ends_with('.'), "{m}");
         for s in secrets {
             assert!(!m.contains(s), "{m} contains a secret");
-            assert!(!m.contains(&s["whsec_".len()..]), "{m} contains a secret's remainder");
+            assert!(
+                !m.contains(&s["whsec_".len()..]),
+                "{m} contains a secret's remainder"
+            );
             // The MAC the verifier expected over the received body.
             let expected = Signer::new(secret(s)).signatures(T, received);
             for v1 in expected {
@@ -82,7 +90,13 @@ fn diagnose(headers: &Headers, body: &[u8]) -> Diagnosis {
 
 #[test]
 fn valid_deliveries_get_no_hints() {
-    for body in [sample::RUN_COMPLETED, sample::RUN_FAILED, "", "{}", "not json\r\n"] {
+    for body in [
+        sample::RUN_COMPLETED,
+        sample::RUN_FAILED,
+        "",
+        "{}",
+        "not json\r\n",
+    ] {
         let headers = signed(body.as_bytes());
         let d = diagnose(&headers, body.as_bytes());
         assert_eq!(d.verdict(), Ok(secret(SECRET).key_id()), "{body}");
@@ -114,8 +128,11 @@ fn body_reformatted_in_each_json_form() {
     let two = serde_json::to_vec_pretty(&value).unwrap();
     let mut four = Vec::new();
     let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-    serde::Serialize::serialize(&value, &mut serde_json::Serializer::with_formatter(&mut four, fmt))
-        .unwrap();
+    serde::Serialize::serialize(
+        &value,
+        &mut serde_json::Serializer::with_formatter(&mut four, fmt),
+    )
+    .unwrap();
     let spaced = br#"{"data": {"run": {"ok": true, "score": 0.5, "tags": ["a", "b"], "x": {}}}, "id": "evt_1", "type": "run.completed"}"#.to_vec();
     let forms = [&compact, &spaced, &two, &four];
     for signed_form in forms {
@@ -131,10 +148,19 @@ fn body_reformatted_in_each_json_form() {
     }
     // Keys stay in the order received: the sample, signed compact, received pretty.
     let pretty = "{\n  \"id\": \"evt_9\",\n  \"type\": \"run.completed\",\n  \"data\": {\n    \"run\": {\n      \"status\": \"completed\",\n      \"run_id\": \"r\"\n    }\n  }\n}";
-    let compact: String = pretty.split('\n').map(str::trim).collect::<Vec<_>>().join("").replace("\": ", "\":");
+    let compact: String = pretty
+        .split('\n')
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join("")
+        .replace("\": ", "\":");
     let d = diagnose(&signed(compact.as_bytes()), pretty.as_bytes());
     assert_eq!(codes(&d), ["body_reformatted"]);
-    assert!(d.hints()[0].message().contains("compact JSON"), "{}", d.hints()[0]);
+    assert!(
+        d.hints()[0].message().contains("compact JSON"),
+        "{}",
+        d.hints()[0]
+    );
 }
 
 #[test]
@@ -143,10 +169,18 @@ fn line_endings_changed_both_ways() {
     let lf = b"first line\nsecond line\nlast";
     let d = diagnose(&signed(crlf), lf);
     assert_eq!(codes(&d), ["line_endings_changed"]);
-    assert!(d.hints()[0].message().contains("LF line endings turned into CRLF"));
+    assert!(
+        d.hints()[0]
+            .message()
+            .contains("LF line endings turned into CRLF")
+    );
     let d = diagnose(&signed(lf), crlf);
     assert_eq!(codes(&d), ["line_endings_changed"]);
-    assert!(d.hints()[0].message().contains("CRLF line endings turned into LF"));
+    assert!(
+        d.hints()[0]
+            .message()
+            .contains("CRLF line endings turned into LF")
+    );
 }
 
 #[test]
@@ -190,7 +224,9 @@ fn key_convention_prefix_stripped_or_base64_decoded() {
     .iter()
     .enumerate()
     {
-        let key: Vec<u8> = (0..24u8).map(|b| b.wrapping_mul(97).wrapping_add(i as u8)).collect();
+        let key: Vec<u8> = (0..24u8)
+            .map(|b| b.wrapping_mul(97).wrapping_add(i as u8))
+            .collect();
         let text = format!("whsec_{}", engine.encode(&key));
         let v = Verifier::new(secret(&text));
         let headers = signed_with(Secret::from_raw_key(&key).unwrap(), T, body);
@@ -206,8 +242,17 @@ fn timestamp_header_used() {
     let body = sample::RUN_COMPLETED.as_bytes();
     // Signed over X-Nexio-Timestamp's value, while t= says another second.
     let mut headers = signed_with(secret(SECRET), T - 7, body);
-    let sig = headers.iter().find(|(n, _)| *n == "X-Nexio-Signature").unwrap().1.clone();
-    set(&mut headers, "X-Nexio-Signature", sig.replace(&format!("t={}", T - 7), &format!("t={T}")));
+    let sig = headers
+        .iter()
+        .find(|(n, _)| *n == "X-Nexio-Signature")
+        .unwrap()
+        .1
+        .clone();
+    set(
+        &mut headers,
+        "X-Nexio-Signature",
+        sig.replace(&format!("t={}", T - 7), &format!("t={T}")),
+    );
     let d = diagnose(&headers, body);
     assert_eq!(codes(&d), ["timestamp_header_used"]);
     assert!(d.hints()[0].message().contains(&(T - 7).to_string()));
@@ -232,7 +277,11 @@ fn clock_skew_and_old_capture() {
         assert_eq!(codes(&d), [want], "now = t{:+}", now - T);
         assert_eq!(d.signature_key(), Some(secret(SECRET).key_id()));
         assert_eq!(d.skew(), Some(now - T));
-        assert!(d.hints()[0].message().contains("the signature itself is valid"));
+        assert!(
+            d.hints()[0]
+                .message()
+                .contains("the signature itself is valid")
+        );
         assert_eq!(d.hmacs(), 1);
     }
     // Out of the window and signed with another secret: both are said.
@@ -252,14 +301,29 @@ fn clock_skew_and_old_capture() {
 fn no_v1_entries_and_malformed_v1() {
     let body = sample::RUN_COMPLETED.as_bytes();
     let mut headers = signed(body);
-    set(&mut headers, "X-Nexio-Signature", format!("t={T},v0=abc,v2={}", "0".repeat(64)));
+    set(
+        &mut headers,
+        "X-Nexio-Signature",
+        format!("t={T},v0=abc,v2={}", "0".repeat(64)),
+    );
     let d = diagnose(&headers, body);
-    assert!(matches!(d.verdict(), Err(VerifyError::MalformedSignature(_))));
+    assert!(matches!(
+        d.verdict(),
+        Err(VerifyError::MalformedSignature(_))
+    ));
     assert_eq!(codes(&d), ["no_v1_entries"]);
-    assert!(d.hints()[0].message().contains("v0, v2"), "{}", d.hints()[0]);
+    assert!(
+        d.hints()[0].message().contains("v0, v2"),
+        "{}",
+        d.hints()[0]
+    );
     assert_eq!(d.hmacs(), 0);
 
-    set(&mut headers, "X-Nexio-Signature", format!("t={T},v1=abc,v1=zz"));
+    set(
+        &mut headers,
+        "X-Nexio-Signature",
+        format!("t={T},v1=abc,v1=zz"),
+    );
     let d = diagnose(&headers, body);
     assert_eq!(codes(&d), ["malformed_v1"]);
     assert_eq!(d.hmacs(), 0);
@@ -330,12 +394,20 @@ fn hmac_work_is_bounded_per_secret() {
     let mut headers = signed_with(secret(OTHER), T - 5, body);
     // 16 v1 entries, and an X-Nexio-Timestamp that differs from t=.
     let entries: Vec<String> = (0..16).map(|i| format!("v1={i:064x}")).collect();
-    set(&mut headers, "X-Nexio-Signature", format!("t={T},{}", entries.join(",")));
+    set(
+        &mut headers,
+        "X-Nexio-Signature",
+        format!("t={T},{}", entries.join(",")),
+    );
     let d = v.diagnose(&headers, body, NOW);
     assert_clean(&d, body, &keys);
     assert_eq!(codes(&d), ["wrong_secret"]);
     assert!(d.hmacs() <= 3 * 14 + 1, "{}", d.hmacs());
-    assert!(d.hmacs() >= 3 * 10, "{}: the changes were not all tried", d.hmacs());
+    assert!(
+        d.hmacs() >= 3 * 10,
+        "{}: the changes were not all tried",
+        d.hmacs()
+    );
 }
 
 #[test]

@@ -47,6 +47,12 @@ pub enum Command {
     /// Run a local receiver that verifies and prints every delivery (Ctrl-C stops it)
     #[command(after_long_help = SECRETS_HELP)]
     Listen(ListenArgs),
+    /// Re-sign captured deliveries with a fresh timestamp (same body) and send them
+    #[command(after_long_help = SECRETS_HELP)]
+    Replay(ReplayArgs),
+    /// Create a webhook endpoint, or rotate its secret, through Nexio's API
+    #[command(subcommand)]
+    Endpoint(EndpointCommand),
 }
 
 /// Where the signing secrets come from.
@@ -89,11 +95,9 @@ pub enum Tamper {
 #[derive(Debug, Clone, Args)]
 pub struct DeliveryArgs {
     /// The body to sign: a file, or - for stdin (sent byte for byte)
-    #[arg(
-        value_name = "BODY",
-        required_unless_present = "sample",
-        conflicts_with = "sample"
-    )]
+    // Not `required_unless_present`: clap's message would not mention --sample;
+    // `Blueprint::from_args` says both ways.
+    #[arg(value_name = "BODY", conflicts_with = "sample")]
     pub body: Option<PathBuf>,
 
     /// Use a realistic built-in 2026-03-22 payload instead of a body file
@@ -120,6 +124,18 @@ pub struct DeliveryArgs {
     /// The X-Nexio-Delivery header [default: a UUID derived from the body]
     #[arg(long, value_name = "ID")]
     pub delivery_id: Option<String>,
+
+    /// Override a field of the JSON body before signing, e.g.
+    /// data.run.status=degraded (VALUE is JSON if it parses as JSON, else a string;
+    /// a missing field is added; array items by index). Repeatable. The body is
+    /// written again compactly, keys in their order
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub set: Vec<String>,
+
+    /// Give each delivery a new event id (the body's "id"), so a deduplicating
+    /// receiver processes every one
+    #[arg(long)]
+    pub fresh_id: bool,
 
     #[command(flatten)]
     pub secrets: SecretArgs,
@@ -221,6 +237,11 @@ pub struct VerifyArgs {
     #[arg(long, value_enum, default_value_t = VerifyFormat::Text)]
     pub format: VerifyFormat,
 
+    /// Say why each rejected delivery failed: typed hints (changed body, key
+    /// convention, clock, wrong secret, ...); with --format json, a `hints` array
+    #[arg(long)]
+    pub explain: bool,
+
     #[command(flatten)]
     pub policy: PolicyArgs,
 }
@@ -249,4 +270,119 @@ pub struct ListenArgs {
 
     #[command(flatten)]
     pub policy: PolicyArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// Captured deliveries: raw HTTP request files, as `verify` reads them
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// The receiver's URL (http:// only)
+    #[arg(long, default_value = DEFAULT_URL)]
+    pub url: String,
+
+    /// Give up on a request after this many seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+
+    #[command(flatten)]
+    pub secrets: SecretArgs,
+}
+
+/// Nexio's API, where `endpoint` commands go.
+pub const DEFAULT_API_BASE: &str = "https://api.nexio.dev";
+
+/// The environment variable the Nexio API key is read from unless told otherwise.
+pub const DEFAULT_API_KEY_ENV: &str = "NEXIO_API_KEY";
+
+const ENDPOINT_HELP: &str = "\
+The API key (nx_test_..., nx_live_..., nx_<slug>_...) is read from the environment
+variable named by --api-key-env (default NEXIO_API_KEY), never from an argument.
+The endpoint's signing secret is shown by Nexio only once: it is written to
+--secret-file with mode 0600 and never printed unless --print-secret is given.";
+
+#[derive(Debug, Subcommand)]
+pub enum EndpointCommand {
+    /// Create a webhook endpoint and store its signing secret in a file
+    #[command(after_long_help = ENDPOINT_HELP)]
+    Create(EndpointCreateArgs),
+    /// Rotate an endpoint's signing secret: the new one first in the file, the
+    /// previous one (valid 24 h more) on the next line
+    #[command(after_long_help = ENDPOINT_HELP)]
+    RotateSecret(EndpointRotateArgs),
+}
+
+/// How to reach Nexio's API.
+#[derive(Debug, Clone, Args)]
+pub struct ApiArgs {
+    /// Environment variable holding the Nexio API key
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_API_KEY_ENV)]
+    pub api_key_env: String,
+
+    /// Nexio's API (https://; http:// only to 127.0.0.1, ::1 or localhost)
+    #[arg(long, value_name = "URL", env = "NEXIO_API_BASE", default_value = DEFAULT_API_BASE)]
+    pub api_base: String,
+
+    /// Give up on the API after this many seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EndpointCreateArgs {
+    /// The receiver's URL (https:// with a host, as Nexio requires)
+    #[arg(long)]
+    pub url: String,
+
+    /// Events to subscribe to, comma-separated: run.completed, run.failed
+    #[arg(long, value_delimiter = ',', required = true, value_name = "EVENT,...")]
+    pub events: Vec<String>,
+
+    /// A description (at most 256 characters)
+    #[arg(long)]
+    pub description: Option<String>,
+
+    /// Environment variable holding an auth_token (at most 1024 bytes) that Nexio
+    /// will send as `Authorization: Bearer <token>`
+    #[arg(long, value_name = "NAME")]
+    pub auth_token_env: Option<String>,
+
+    /// Create the endpoint inactive
+    #[arg(long)]
+    pub inactive: bool,
+
+    /// Where to write the signing secret (mode 0600)
+    #[arg(long, value_name = "PATH")]
+    pub secret_file: PathBuf,
+
+    /// Overwrite --secret-file if it exists
+    #[arg(long)]
+    pub force: bool,
+
+    /// Also print the signing secret on stdout
+    #[arg(long)]
+    pub print_secret: bool,
+
+    #[command(flatten)]
+    pub api: ApiArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EndpointRotateArgs {
+    /// The endpoint's id
+    #[arg(value_name = "ID")]
+    pub id: String,
+
+    /// The secret file to update (mode 0600): the new secret first, the previous
+    /// one (the file's first line, if it exists) on the next line
+    #[arg(long, value_name = "PATH")]
+    pub secret_file: PathBuf,
+
+    /// Also print the new signing secret on stdout
+    #[arg(long)]
+    pub print_secret: bool,
+
+    #[command(flatten)]
+    pub api: ApiArgs,
 }

@@ -3,8 +3,12 @@
 
 use std::io::Read as _;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use nexio_webhooks::{Signer, sample};
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use sha2::Digest as _;
 use zeroize::Zeroizing;
 
 use crate::args::{DeliveryArgs, SampleKind, Tamper};
@@ -20,6 +24,8 @@ pub struct Blueprint {
     tamper: Option<Tamper>,
     bearer: Option<Zeroizing<String>>,
     delivery_id: Option<String>,
+    /// `--fresh-id`: the body as JSON, given a new `id` for each delivery.
+    fresh_id: Option<Json>,
 }
 
 /// One delivery, ready to write or send: headers in the order Nexio sends them.
@@ -45,6 +51,28 @@ impl Blueprint {
             Some(name) => Some(secrets::bearer_from_env(name)?),
             None => None,
         };
+        let mut fresh_id = None;
+        let body = if args.set.is_empty() && !args.fresh_id {
+            body
+        } else {
+            let mut json: Json = serde_json::from_slice(&body).map_err(|e| {
+                UsageError::new(format!(
+                    "--set and --fresh-id need a JSON body; this one is not JSON ({e})"
+                ))
+            })?;
+            for assignment in &args.set {
+                json.assign(assignment)?;
+            }
+            if args.fresh_id {
+                if !matches!(json, Json::Object(_)) {
+                    return Err(UsageError::new(
+                        "--fresh-id needs a JSON object body (its \"id\" is replaced)",
+                    ));
+                }
+                fresh_id = Some(json.clone());
+            }
+            json.to_vec()?
+        };
         Ok(Self {
             signer: secrets::signer(&args.secrets)?,
             body,
@@ -55,6 +83,7 @@ impl Blueprint {
             tamper: args.tamper,
             bearer,
             delivery_id: args.delivery_id.clone(),
+            fresh_id,
         })
     }
 
@@ -62,7 +91,18 @@ impl Blueprint {
     /// `--tamper`.
     pub fn build(&self, now: i64) -> Prepared {
         let t = self.timestamp.unwrap_or(now).saturating_sub(self.stale);
-        let mut builder = self.signer.delivery(self.body.clone()).timestamp(t);
+        let body = match &self.fresh_id {
+            Some(json) => {
+                let mut json = json.clone();
+                // The body was checked to be an object at start-up, so this succeeds.
+                json.set(&["id"], Json::String(new_event_id()))
+                    .ok()
+                    .and_then(|()| json.to_vec().ok())
+                    .unwrap_or_else(|| self.body.clone())
+            }
+            None => self.body.clone(),
+        };
+        let mut builder = self.signer.delivery(body).timestamp(t);
         if let Some(id) = &self.delivery_id {
             builder = builder.delivery_id(id.as_str());
         }
@@ -152,6 +192,20 @@ impl Prepared {
         let mut out = head.into_bytes();
         out.extend_from_slice(&self.body);
         out
+    }
+
+    /// The request head alone, announcing the body with `Expect: 100-continue`: what
+    /// `send` writes to learn an early answer the full request could not get.
+    pub fn head_http1(&self, target: &Target) -> Vec<u8> {
+        let mut head = format!("POST {} HTTP/1.1\r\nHost: {}\r\n", target.path, target.host);
+        for (name, value) in &self.headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str(&format!(
+            "Content-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+            self.body.len()
+        ));
+        head.into_bytes()
     }
 
     /// `Name: value` lines.
@@ -270,6 +324,189 @@ impl Target {
     }
 }
 
+/// A new event id for `--fresh-id`: `evt_` and 26 uppercase hex digits, unique per
+/// process (a counter) and across processes (the process id and the clock).
+fn new_event_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let mut h = sha2::Sha256::new();
+    h.update(std::process::id().to_le_bytes());
+    h.update(nanos.to_le_bytes());
+    h.update(n.to_le_bytes());
+    let digest = h.finalize();
+    let head = digest.get(..13).unwrap_or_default();
+    format!("evt_{}", hex::encode_upper(head))
+}
+
+/// A JSON value whose objects keep their keys in the order read (`serde_json`'s map
+/// sorts them), so `--set` changes one field and nothing else moves.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json {
+    Null,
+    Bool(bool),
+    Number(serde_json::Number),
+    String(String),
+    Array(Vec<Json>),
+    Object(Vec<(String, Json)>),
+}
+
+impl Json {
+    /// Compact JSON.
+    pub fn to_vec(&self) -> Result<Vec<u8>, UsageError> {
+        serde_json::to_vec(self).map_err(|e| UsageError::new(format!("cannot write JSON: {e}")))
+    }
+
+    /// `PATH=VALUE` from `--set`: VALUE as JSON when it parses, else as a string.
+    pub fn assign(&mut self, assignment: &str) -> Result<(), UsageError> {
+        let bad = |why: &str| UsageError::new(format!("--set {assignment:?}: {why}"));
+        let (path, value) = assignment
+            .split_once('=')
+            .ok_or_else(|| bad("expected PATH=VALUE, e.g. data.run.status=degraded"))?;
+        let segments: Vec<&str> = path.split('.').collect();
+        if segments.iter().any(|s| s.is_empty()) {
+            return Err(bad("PATH has an empty segment"));
+        }
+        let value =
+            serde_json::from_str::<Json>(value).unwrap_or_else(|_| Json::String(value.to_owned()));
+        self.set(&segments, value).map_err(|why| bad(&why))
+    }
+
+    /// Sets the field at `path`, adding missing object fields on the way; array items
+    /// by index (the length itself appends).
+    pub fn set(&mut self, path: &[&str], value: Json) -> Result<(), String> {
+        let Some((first, rest)) = path.split_first() else {
+            *self = value;
+            return Ok(());
+        };
+        match self {
+            Json::Object(fields) => {
+                let slot = match fields.iter().position(|(k, _)| k == first) {
+                    Some(i) => fields.get_mut(i),
+                    None => {
+                        fields.push(((*first).to_owned(), Json::Object(Vec::new())));
+                        fields.last_mut()
+                    }
+                };
+                let (_, slot) = slot.ok_or_else(|| format!("cannot reach {first:?}"))?;
+                slot.set(rest, value)
+            }
+            Json::Array(items) => {
+                let index: usize = first
+                    .parse()
+                    .map_err(|_| format!("{first:?} is not an index into an array"))?;
+                if index == items.len() {
+                    items.push(Json::Null);
+                }
+                let len = items.len();
+                let item = items
+                    .get_mut(index)
+                    .ok_or_else(|| format!("index {index} is past the array's {len} items"))?;
+                item.set(rest, value)
+            }
+            other => Err(format!(
+                "{first:?} is inside a {}, not an object or array",
+                other.kind()
+            )),
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Json::Null => "null",
+            Json::Bool(_) => "boolean",
+            Json::Number(_) => "number",
+            Json::String(_) => "string",
+            Json::Array(_) => "array",
+            Json::Object(_) => "object",
+        }
+    }
+}
+
+impl Serialize for Json {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Json::Null => s.serialize_unit(),
+            Json::Bool(b) => s.serialize_bool(*b),
+            Json::Number(n) => n.serialize(s),
+            Json::String(v) => s.serialize_str(v),
+            Json::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Json::Object(fields) => {
+                let mut map = s.serialize_map(Some(fields.len()))?;
+                for (k, v) in fields {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Json {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Json;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("JSON")
+            }
+            fn visit_unit<E>(self) -> Result<Json, E> {
+                Ok(Json::Null)
+            }
+            fn visit_none<E>(self) -> Result<Json, E> {
+                Ok(Json::Null)
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Json, E> {
+                Ok(Json::Bool(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Json, E> {
+                Ok(Json::Number(v.into()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Json, E> {
+                Ok(Json::Number(v.into()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Json, E> {
+                serde_json::Number::from_f64(v)
+                    .map(Json::Number)
+                    .ok_or_else(|| E::custom("a number JSON cannot hold"))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Json, E> {
+                Ok(Json::String(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Json, E> {
+                Ok(Json::String(v))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element()? {
+                    items.push(item);
+                }
+                Ok(Json::Array(items))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+                let mut fields: Vec<(String, Json)> = Vec::new();
+                while let Some((k, v)) = map.next_entry::<String, Json>()? {
+                    // A repeated key: the last one wins, as in serde_json, in place.
+                    match fields.iter_mut().find(|(name, _)| *name == k) {
+                        Some(slot) => slot.1 = v,
+                        None => fields.push((k, v)),
+                    }
+                }
+                Ok(Json::Object(fields))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
@@ -285,6 +522,7 @@ mod tests {
             tamper,
             bearer: None,
             delivery_id: None,
+            fresh_id: None,
         }
     }
 
@@ -350,5 +588,42 @@ mod tests {
         assert!(Target::parse("ftp://x/").is_err());
         assert!(Target::parse("/webhooks").is_err());
         assert!(Target::parse("http://user:pw@host/").is_err());
+    }
+
+    #[test]
+    fn set_keeps_key_order_and_adds_fields() {
+        let mut j: Json = serde_json::from_str(sample::RUN_COMPLETED).unwrap();
+        j.assign("data.run.status=degraded").unwrap();
+        j.assign("data.run.output.degradation_reason=\"slow\"")
+            .unwrap();
+        j.assign("data.run.duration_ms=5").unwrap();
+        j.assign("data.run.solutions.0.rank=7").unwrap();
+        let out = String::from_utf8(j.to_vec().unwrap()).unwrap();
+        let want = sample::RUN_COMPLETED
+            .replace("\"status\":\"completed\"", "\"status\":\"degraded\"")
+            .replace("\"duration_ms\":83886", "\"duration_ms\":5")
+            .replace("{\"rank\":1,", "{\"rank\":7,")
+            .replace("\"gaps\":[{\"requirement\":\"REQ-014\",\"severity\":\"high\",\"detail\":\"no test exercises the retry path\"}]}",
+                     "\"gaps\":[{\"requirement\":\"REQ-014\",\"severity\":\"high\",\"detail\":\"no test exercises the retry path\"}],\"degradation_reason\":\"slow\"}");
+        assert_eq!(out, want);
+        for bad in [
+            "nope",
+            "=1",
+            "a..b=1",
+            "id.x=1",
+            "data.run.solutions.9=1",
+            "data.run.solutions.x=1",
+        ] {
+            assert!(j.assign(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn fresh_ids_differ_and_look_like_event_ids() {
+        let a = new_event_id();
+        let b = new_event_id();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 30);
+        assert!(a.starts_with("evt_"));
     }
 }

@@ -6,8 +6,10 @@
 
 mod args;
 mod delivery;
+mod endpoint;
 mod fail;
 mod listen;
+mod replay;
 mod request;
 mod secrets;
 mod send;
@@ -28,6 +30,8 @@ fn main() -> ExitCode {
         Command::Send(args) => with_runtime(|rt| rt.block_on(send::run(&args))),
         Command::Verify(args) => verify::run(&args),
         Command::Listen(args) => with_runtime(|rt| rt.block_on(listen::run(&args))),
+        Command::Replay(args) => with_runtime(|rt| rt.block_on(replay::run(&args))),
+        Command::Endpoint(command) => with_runtime(|rt| rt.block_on(endpoint::run(&command))),
     };
     match result {
         Ok(outcome) => outcome.exit_code(),

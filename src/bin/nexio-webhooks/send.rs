@@ -125,6 +125,7 @@ async fn send_one(
     for (name, value) in &prepared.headers {
         builder = builder.header(*name, value.as_str());
     }
+    let head = prepared.head_http1(target);
     let request = match builder.body(Full::new(Bytes::from(prepared.body))) {
         Ok(r) => r,
         Err(e) => {
@@ -136,10 +137,14 @@ async fn send_one(
         }
     };
     let exchange = async {
-        let response = client
-            .request(request)
-            .await
-            .map_err(|e| describe_client_error(&e))?;
+        let response = match client.request(request).await {
+            Ok(response) => response,
+            // The receiver answered before the body was all sent (an early 413 or
+            // 401) and closed the connection; the answer went down with it. Ask
+            // again with the head only to learn what it was.
+            Err(e) if is_cut_off(&e) => return probe_head(target, &head, &e).await,
+            Err(e) => return Err(describe_client_error(&e)),
+        };
         let status = response.status();
         let body = Limited::new(response.into_body(), MAX_RESPONSE_BODY)
             .collect()
@@ -169,8 +174,95 @@ async fn send_one(
     }
 }
 
+/// Whether the connection broke while the request was being written (the
+/// receiver closed it early), as opposed to never connecting.
+fn is_cut_off(e: &hyper_util::client::legacy::Error) -> bool {
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(err) = source {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            return matches!(
+                io.kind(),
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+            );
+        }
+        source = err.source();
+    }
+    false
+}
+
+/// Sends the request head alone, with `Expect: 100-continue`, and reads the
+/// receiver's answer: a receiver that rejects on the headers (a too-large
+/// Content-Length, a bad signature header) answers at once with its final status.
+/// Only that status and its body are kept; on a `100 Continue` nothing more is sent.
+async fn probe_head(
+    target: &Target,
+    head: &[u8],
+    cause: &hyper_util::client::legacy::Error,
+) -> Result<(http::StatusCode, Bytes), String> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let fallback = || describe_client_error(cause);
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect(target.host.as_str())
+            .await
+            .ok()?;
+        stream.write_all(head).await.ok()?;
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = stream.read(&mut buf).await.ok()?;
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(buf.get(..n)?);
+            if answer.len() > MAX_RESPONSE_BODY || answer_is_complete(&answer) {
+                break;
+            }
+        }
+        Some(answer)
+    };
+    let answer = tokio::time::timeout(Duration::from_secs(2), exchange)
+        .await
+        .ok()
+        .flatten()
+        .ok_or_else(fallback)?;
+    let (status, body) = parse_answer(&answer).ok_or_else(fallback)?;
+    if status == http::StatusCode::CONTINUE {
+        return Err(format!(
+            "the receiver accepted the headers but closed the connection while the body was sent ({})",
+            fallback()
+        ));
+    }
+    Ok((status, body))
+}
+
+/// A status line and a head, and as much body as Content-Length says.
+fn answer_is_complete(answer: &[u8]) -> bool {
+    let Some(end) = answer.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(answer.get(..end).unwrap_or_default()).to_ascii_lowercase();
+    if head.starts_with("http/1.1 100") || head.starts_with("http/1.0 100") {
+        return true;
+    }
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    answer.len() >= end.saturating_add(4).saturating_add(length)
+}
+
+fn parse_answer(answer: &[u8]) -> Option<(http::StatusCode, Bytes)> {
+    let end = answer.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(answer.get(..end)?).ok()?;
+    let code = head.lines().next()?.split(' ').nth(1)?;
+    let status = http::StatusCode::from_bytes(code.as_bytes()).ok()?;
+    let body = answer.get(end.saturating_add(4)..).unwrap_or_default();
+    Some((status, Bytes::copy_from_slice(body)))
+}
+
 /// The innermost cause, e.g. "Connection refused (os error 111)".
-fn describe_client_error(e: &hyper_util::client::legacy::Error) -> String {
+pub fn describe_client_error(e: &hyper_util::client::legacy::Error) -> String {
     let mut source: &dyn std::error::Error = e;
     while let Some(inner) = source.source() {
         source = inner;
@@ -180,6 +272,19 @@ fn describe_client_error(e: &hyper_util::client::legacy::Error) -> String {
     } else {
         source.to_string()
     }
+}
+
+/// The `status` string of a JSON answer body (`{"status":"duplicate"}`), when
+/// short and plain.
+fn answer_label(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let label = value.get("status")?.as_str()?;
+    let plain = !label.is_empty()
+        && label.len() <= 32
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    plain.then(|| label.to_owned())
 }
 
 fn millis(d: Duration) -> f64 {
@@ -208,14 +313,33 @@ fn summarize(answers: &[Answer], elapsed: Duration, url: &str, concurrency: u64)
     } else {
         n as f64 / elapsed.as_secs_f64()
     };
-    out.push_str(&format!(
-        "sent {n} deliveries to {url} in {:.2} s ({rate:.1}/s, concurrency {concurrency})\n",
-        elapsed.as_secs_f64()
-    ));
+    let answered = answers.iter().filter(|a| a.result.is_ok()).count();
+    if answered == 0 {
+        out.push_str(&format!(
+            "no delivery reached {url}: all {n} attempts failed in {:.2} s\n",
+            elapsed.as_secs_f64()
+        ));
+    } else {
+        let failed = n.saturating_sub(answered);
+        let unanswered = if failed == 0 {
+            String::new()
+        } else {
+            format!(", {failed} got no answer")
+        };
+        out.push_str(&format!(
+            "sent {n} deliveries to {url} in {:.2} s ({rate:.1}/s, concurrency {concurrency}): {answered} answered{unanswered}\n",
+            elapsed.as_secs_f64()
+        ));
+    }
     let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
     for a in answers {
         let key = match &a.result {
-            Ok(status) => status.as_u16().to_string(),
+            // A receiver that deduplicates answers 2xx both times; the JSON
+            // `status` it gives (e.g. "duplicate") tells fresh from repeated.
+            Ok(status) => match answer_label(&a.body) {
+                Some(label) => format!("{} {label}", status.as_u16()),
+                None => status.as_u16().to_string(),
+            },
             Err(e) => format!("error ({e})"),
         };
         let slot = statuses.entry(key).or_default();
@@ -252,7 +376,11 @@ fn summarize(answers: &[Answer], elapsed: Duration, url: &str, concurrency: u64)
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::arithmetic_side_effects
+)]
 mod tests {
     use super::*;
 
@@ -283,7 +411,7 @@ mod tests {
         ];
         let s = summarize(&answers, Duration::from_secs(1), "http://x/", 2);
         assert!(
-            s.contains("sent 3 deliveries to http://x/ in 1.00 s (3.0/s, concurrency 2)"),
+            s.contains("sent 3 deliveries to http://x/ in 1.00 s (3.0/s, concurrency 2): 2 answered, 1 got no answer"),
             "{s}"
         );
         assert!(
@@ -295,5 +423,60 @@ mod tests {
             s.contains("first non-2xx answer: {\"error\":\"signature_mismatch\"}"),
             "{s}"
         );
+    }
+
+    #[test]
+    fn summary_when_nothing_connected_and_duplicates() {
+        let failed = Answer {
+            result: Err("cannot connect: refused".into()),
+            body: Bytes::new(),
+            latency: Duration::ZERO,
+        };
+        let s = summarize(
+            &[failed.clone(), failed],
+            Duration::from_secs(1),
+            "http://x/",
+            1,
+        );
+        assert!(
+            s.starts_with("no delivery reached http://x/: all 2 attempts failed"),
+            "{s}"
+        );
+        assert!(!s.contains("/s"), "{s}");
+        let ok = |body: &'static [u8]| Answer {
+            result: Ok(http::StatusCode::OK),
+            body: Bytes::from_static(body),
+            latency: Duration::from_millis(1),
+        };
+        let s = summarize(
+            &[
+                ok(b"{\"status\":\"duplicate\"}"),
+                ok(b"{\"status\":\"processed\"}"),
+                ok(b"ok"),
+            ],
+            Duration::from_secs(1),
+            "http://x/",
+            1,
+        );
+        assert!(
+            s.contains("status: 200 x1, 200 duplicate x1, 200 processed x1"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn early_answers_are_parsed() {
+        let raw = b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 5\r\n\r\nlarge";
+        assert!(answer_is_complete(raw));
+        assert!(!answer_is_complete(&raw[..raw.len() - 1]));
+        assert_eq!(
+            parse_answer(raw),
+            Some((
+                http::StatusCode::PAYLOAD_TOO_LARGE,
+                Bytes::from_static(b"large")
+            ))
+        );
+        assert!(answer_is_complete(b"HTTP/1.1 100 Continue\r\n\r\n"));
+        assert_eq!(parse_answer(b"garbage"), None);
     }
 }

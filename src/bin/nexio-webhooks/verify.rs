@@ -28,6 +28,10 @@ pub struct Report {
     pub detail: Option<String>,
     /// Unsigned headers that disagreed with the signed data (non-strict mode).
     pub warnings: Vec<String>,
+    /// `now - t` when the signature header could be read (positive: that old).
+    pub skew: Option<i64>,
+    /// Why a rejected delivery failed: `(code, message)`, from `Verifier::diagnose`.
+    pub hints: Vec<(&'static str, String)>,
 }
 
 impl Report {
@@ -39,6 +43,8 @@ impl Report {
             key_id: None,
             detail,
             warnings: Vec::new(),
+            skew: None,
+            hints: Vec::new(),
         }
     }
 
@@ -55,7 +61,20 @@ pub fn check(verifier: &Verifier, raw: &[u8], now: i64) -> Report {
     };
     let verified = match verifier.verify_at(&req.headers, req.body, now) {
         Ok(v) => v,
-        Err(e) => return Report::rejected(e.code(), None),
+        Err(e) => {
+            // A rejection is rare and worth the diagnosis's bounded extra HMACs: it
+            // gives the age or skew always, and the hints for --explain.
+            let diagnosis = verifier.diagnose(&req.headers, req.body, now);
+            return Report {
+                skew: diagnosis.skew(),
+                hints: diagnosis
+                    .hints()
+                    .iter()
+                    .map(|h| (h.code(), h.message()))
+                    .collect(),
+                ..Report::rejected(e.code(), None)
+            };
+        }
     };
     let warnings = verified
         .mismatches()
@@ -71,6 +90,8 @@ pub fn check(verifier: &Verifier, raw: &[u8], now: i64) -> Report {
             key_id,
             detail: None,
             warnings,
+            skew: Some(verified.skew()),
+            hints: Vec::new(),
         },
         Err(e) => Report {
             key_id,
@@ -88,9 +109,29 @@ struct JsonLine<'a> {
     event_type: Option<&'a str>,
     event_id: Option<&'a str>,
     key_id: Option<&'a str>,
+    /// Only with --explain, so the plain JSON lines keep their fields.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skew_secs: Option<Option<i64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hints: Option<Vec<JsonHint<'a>>>,
 }
 
-fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+#[derive(Serialize)]
+struct JsonHint<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+/// "signed 412 s ago" / "signed 30 s in the future".
+pub fn describe_skew(skew: i64) -> String {
+    if skew >= 0 {
+        format!("signed {skew} s ago")
+    } else {
+        format!("signed {} s in the future", skew.unsigned_abs())
+    }
+}
+
+pub fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     if path == Path::new("-") {
         std::io::stdin()
@@ -138,13 +179,34 @@ pub fn run(args: &VerifyArgs) -> Result<Outcome, UsageError> {
         if let Some(detail) = &report.detail {
             eprintln!("{name}: {detail}");
         }
+        if !report.ok()
+            && let Some(skew) = report.skew
+        {
+            eprintln!(
+                "{name}: {} (window: {} s past, {} s future)",
+                describe_skew(skew),
+                args.policy.max_age,
+                args.policy.max_future
+            );
+        }
         let line = match args.format {
             VerifyFormat::Text => match (&report.code, &report.event_type, &report.event_id) {
                 (None, Some(t), Some(id)) => format!(
                     "{name}: ok {t} {id} key={}",
                     report.key_id.as_deref().unwrap_or("-")
                 ),
-                (code, _, _) => format!("{name}: rejected {}", code.unwrap_or("unknown")),
+                (code, _, _) => {
+                    let mut line = format!("{name}: rejected {}", code.unwrap_or("unknown"));
+                    if args.explain {
+                        for (code, message) in &report.hints {
+                            line.push_str(&format!("\n  hint {code}: {message}"));
+                        }
+                        if report.hints.is_empty() && report.code != Some(RequestError::CODE) {
+                            line.push_str("\n  (no hint: the error code says it all)");
+                        }
+                    }
+                    line
+                }
             },
             VerifyFormat::Json => serde_json::to_string(&JsonLine {
                 file: &name,
@@ -153,6 +215,14 @@ pub fn run(args: &VerifyArgs) -> Result<Outcome, UsageError> {
                 event_type: report.event_type.as_deref(),
                 event_id: report.event_id.as_deref(),
                 key_id: report.key_id.as_deref(),
+                skew_secs: args.explain.then_some(report.skew),
+                hints: args.explain.then(|| {
+                    report
+                        .hints
+                        .iter()
+                        .map(|(code, message)| JsonHint { code, message })
+                        .collect()
+                }),
             })
             .map_err(|e| UsageError::new(format!("cannot write JSON: {e}")))?,
         };
