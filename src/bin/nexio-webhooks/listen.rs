@@ -1,78 +1,140 @@
-//! `listen`: a local receiver that verifies every delivery and prints it.
+//! `listen`: a local receiver that verifies every delivery, processes it exactly once,
+//! and prints it — or, with `--forward-to`, a verifying proxy in front of an app.
 //!
-//! The verification is the library's axum integration: the [`NexioWebhook`]
-//! extractor with a [`Receiver`] in the router state (signature header, window and
-//! bearer token before the body is read; the body limit; the MAC over the exact
-//! bytes; the parse). Its [`Rejection`] is the answer, as CONTRACT §8 says: 400/401
-//! for malformed or unauthenticated deliveries, 413 past the body limit, 422 for a
-//! verified but unusable payload, the body naming the error class only.
+//! The verification and the claim are the library's `tower` layer
+//! ([`NexioWebhookLayer`]) on the delivery route: signature header, window and bearer
+//! token before the body is read; the body limit; the MAC over the exact bytes; the
+//! event's envelope; the claim on its id with the replay guard (in memory, or shared
+//! in Redis with `--redis`). Its answers are the library's: 400/401 for malformed or
+//! unauthenticated deliveries, 413 past the body limit, 422 for a verified but
+//! unusable payload, `200 {"status":"duplicate"}` for a processed one, 409 with
+//! `Retry-After` for one still in progress.
 //!
-//! Deduplication is done here, after the extractor, with the library's in-memory
-//! replay guard, so a duplicate can be printed with its event (answered 200 with
-//! `{"status":"duplicate"}`, as the extractor's own guard would).
+//! Behind the layer, each verified delivery is printed and answered 200, or forwarded
+//! with its exact body and headers to `--forward-to`; the app's status is the answer,
+//! and decides whether the delivery counts as processed (2xx: completed) or not
+//! (anything else: released, so Nexio's retry is processed). An app that cannot be
+//! reached, or does not answer within `--forward-timeout`, is answered 502 and the
+//! delivery released.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{FromRef, State};
-use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use chrono::{SecondsFormat, Utc};
-use nexio_webhooks::axum::NexioWebhook;
-use nexio_webhooks::{InMemoryReplayGuard, Receiver, Rejection, ReplayGuard as _, ReplayStatus};
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use nexio_webhooks::axum::VerifiedDelivery;
+use nexio_webhooks::redis::RedisReplayGuard;
+use nexio_webhooks::tower::NexioWebhookLayer;
+use nexio_webhooks::{
+    AsyncReplayGuard, InMemoryReplayGuard, Receiver, Rejection, VersionPolicy, dangerous,
+};
 
 use crate::args::ListenArgs;
 use crate::fail::{Outcome, UsageError};
 use crate::secrets;
 
-/// How many event ids the replay guard remembers (each until its replay window ends).
+/// How many event ids the in-memory replay guard holds (claims and completed keys).
 const REPLAY_CAPACITY: usize = 100_000;
+
+type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
 #[derive(Clone)]
 struct AppState {
-    receiver: Receiver,
-    guard: Arc<InMemoryReplayGuard>,
     print_body: bool,
+    forward: Option<Forward>,
 }
 
-impl FromRef<AppState> for Receiver {
-    fn from_ref(state: &AppState) -> Self {
-        state.receiver.clone()
+#[derive(Clone)]
+struct Forward {
+    url: hyper::Uri,
+    timeout: Duration,
+    client: HttpClient,
+}
+
+/// Behind the layer: the delivery is verified and claimed. Print it, then answer 200
+/// (or the forwarded app's answer).
+async fn receive(
+    State(state): State<AppState>,
+    delivery: VerifiedDelivery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(forward) = &state.forward else {
+        print_accepted(&delivery, &body, "ok", state.print_body);
+        return answer(StatusCode::OK, r#"{"status":"ok"}"#.to_owned());
+    };
+    let response = forward_delivery(forward, &headers, body.clone()).await;
+    let verdict = if response.status().is_success() {
+        format!("forwarded -> {}", response.status().as_u16())
+    } else {
+        format!("forwarded -> {} (released)", response.status().as_u16())
+    };
+    print_accepted(&delivery, &body, &verdict, state.print_body);
+    response
+}
+
+/// Sends the exact body and the delivery's headers to the app; its answer, or 502.
+async fn forward_delivery(forward: &Forward, headers: &HeaderMap, body: Bytes) -> Response {
+    let mut request = hyper::Request::builder()
+        .method(hyper::Method::POST)
+        .uri(forward.url.clone());
+    for (name, value) in headers {
+        // Hop-by-hop and framing headers belong to each connection, not the delivery.
+        if matches!(
+            name.as_str(),
+            "host"
+                | "connection"
+                | "content-length"
+                | "transfer-encoding"
+                | "expect"
+                | "keep-alive"
+        ) {
+            continue;
+        }
+        request = request.header(name, value);
+    }
+    let Ok(request) = request.body(Full::new(body)) else {
+        return bad_gateway("the delivery could not be forwarded");
+    };
+    let exchange = async {
+        let response = forward.client.request(request).await.ok()?;
+        let (parts, body) = response.into_parts();
+        let bytes = body.collect().await.ok()?.to_bytes();
+        Some((parts, bytes))
+    };
+    match tokio::time::timeout(forward.timeout, exchange).await {
+        Ok(Some((parts, bytes))) => {
+            let mut response = Response::new(axum::body::Body::from(bytes));
+            *response.status_mut() = parts.status;
+            if let Some(content_type) = parts.headers.get(header::CONTENT_TYPE) {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_TYPE, content_type.clone());
+            }
+            response
+        }
+        Ok(None) => bad_gateway("the app could not be reached"),
+        Err(_) => bad_gateway("the app did not answer in time"),
     }
 }
 
-async fn receive(State(state): State<AppState>, hook: Result<NexioWebhook, Rejection>) -> Response {
-    let hook = match hook {
-        Ok(hook) => hook,
-        Err(rejection) => {
-            print_rejection(&rejection);
-            return rejection.into_response();
-        }
-    };
-    let now = state.receiver.now();
-    let duplicate =
-        match state
-            .guard
-            .check_and_record(hook.event.id(), hook.info.replayable_until, now)
-        {
-            Ok(ReplayStatus::Fresh) => false,
-            Ok(ReplayStatus::Duplicate) => true,
-            Err(e) => {
-                let rejection = Rejection::ReplayGuard(e);
-                print_rejection(&rejection);
-                return rejection.into_response();
-            }
-        };
-    print_accepted(&hook, duplicate, state.print_body);
-    let body = if duplicate {
-        r#"{"status":"duplicate"}"#
-    } else {
-        r#"{"status":"ok"}"#
-    };
-    answer(StatusCode::OK, body.to_owned())
+fn bad_gateway(why: &str) -> Response {
+    say(&format!("{} forward failed: {why} -> 502\n", now_text()));
+    answer(
+        StatusCode::BAD_GATEWAY,
+        r#"{"error":"forward_failed"}"#.to_owned(),
+    )
 }
 
 /// A JSON answer.
@@ -90,39 +152,65 @@ fn now_text() -> String {
 }
 
 /// One line: time, verdict, event type, event id, run id, run status, key id (and
-/// the pretty-printed payload with `--print-body`).
-fn print_accepted(hook: &NexioWebhook, duplicate: bool, print_body: bool) {
-    let event = &hook.event;
-    let run = event.run();
+/// the pretty-printed payload with `--print-body`). The body was verified by the
+/// layer before this handler ran.
+fn print_accepted(delivery: &VerifiedDelivery, body: &[u8], verdict: &str, print_body: bool) {
+    let event = dangerous::parse_unverified_event(body, VersionPolicy::AcceptOther).ok();
+    let run = event.as_ref().and_then(|e| e.run());
     let mut text = format!(
-        "{} {} {} {} run={} status={} key={}\n",
+        "{} {verdict} {} {} run={} status={} key={}\n",
         now_text(),
-        if duplicate { "duplicate" } else { "ok" },
-        event.event_type(),
-        event.id(),
+        event.as_ref().map_or("-", |e| e.event_type()),
+        delivery.dedupe_key.as_deref().unwrap_or("-"),
         run.map_or("-", |r| r.run_id.as_str()),
         run.and_then(|r| r.status.as_ref())
             .map_or("-", |s| s.as_str()),
-        hook.info.key_id,
+        delivery.info.key_id,
     );
     if print_body {
-        text.push_str(&pretty_json(event.raw().get()));
+        text.push_str(&pretty_json(&String::from_utf8_lossy(body)));
         text.push('\n');
     }
     say(&text);
 }
 
-fn print_rejection(rejection: &Rejection) {
-    let note = match rejection {
-        Rejection::Parse(_) => " (signature verified)",
-        _ => "",
+/// What the layer answered itself. A duplicate or a delivery in progress was verified:
+/// it is printed with its (unsigned) `X-Nexio-Event` and `X-Nexio-Delivery` headers.
+fn print_rejection(rejection: &Rejection, parts: &axum::http::request::Parts) {
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map_or_else(|| "-".to_owned(), |v| v.escape_debug().to_string())
     };
-    say(&format!(
-        "{} rejected {} -> {}{note}\n",
-        now_text(),
-        rejection.code(),
-        rejection.status().as_u16()
-    ));
+    let text = match rejection {
+        Rejection::Duplicate => format!(
+            "{} duplicate {} delivery={} -> 200\n",
+            now_text(),
+            header("x-nexio-event"),
+            header("x-nexio-delivery")
+        ),
+        Rejection::InProgress { retry_after_secs } => format!(
+            "{} in-progress {} delivery={} -> 409 (retry after {retry_after_secs} s)\n",
+            now_text(),
+            header("x-nexio-event"),
+            header("x-nexio-delivery")
+        ),
+        Rejection::Parse(_) => format!(
+            "{} rejected {} -> {} (signature verified)\n",
+            now_text(),
+            rejection.code(),
+            rejection.status().as_u16()
+        ),
+        _ => format!(
+            "{} rejected {} -> {}\n",
+            now_text(),
+            rejection.code(),
+            rejection.status().as_u16()
+        ),
+    };
+    say(&text);
 }
 
 /// Anything but `POST --path`: 404, and a hint, since a wrong URL in the sender is
@@ -134,6 +222,23 @@ async fn not_found(method: Method, uri: Uri, path: String) -> Response {
         now_text()
     ));
     answer(StatusCode::NOT_FOUND, r#"{"error":"not_found"}"#.to_owned())
+}
+
+/// Another method on the delivery path: 405, logged.
+#[allow(clippy::unused_async)]
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    say(&format!(
+        "{} {method} {uri} -> 405 (deliveries are POSTed)\n",
+        now_text()
+    ));
+    let mut response = answer(
+        StatusCode::METHOD_NOT_ALLOWED,
+        r#"{"error":"method_not_allowed"}"#.to_owned(),
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
 }
 
 /// Re-indents valid JSON text with two spaces, keeping the keys in the order they
@@ -207,14 +312,56 @@ pub async fn run(args: &ListenArgs) -> Result<Outcome, UsageError> {
         )));
     }
     let verifier = secrets::verifier(&args.policy)?;
+    let lease = Duration::from_secs(args.lease);
+    let retention = Duration::from_secs(args.retention);
+    let guard: Arc<dyn AsyncReplayGuard> = match &args.redis {
+        Some(url) => Arc::new(
+            RedisReplayGuard::connect(url)
+                .await
+                .map_err(|e| UsageError::new(format!("--redis: {e}")))?
+                .with_lease(lease)
+                .with_retention(retention),
+        ),
+        None => Arc::new(
+            InMemoryReplayGuard::new(REPLAY_CAPACITY)
+                .with_lease(lease)
+                .with_retention(retention),
+        ),
+    };
+    let forward = match &args.forward_to {
+        None => None,
+        Some(url) => {
+            let uri: hyper::Uri = url
+                .parse()
+                .map_err(|_| UsageError::new(format!("--forward-to {url:?} is not a URL")))?;
+            if uri.scheme_str() != Some("http") || uri.host().is_none() {
+                return Err(UsageError::new(format!(
+                    "--forward-to {url:?}: an http:// URL of the app is expected"
+                )));
+            }
+            Some(Forward {
+                url: uri,
+                timeout: Duration::from_secs_f64(args.forward_timeout.max(0.001)),
+                client: Client::builder(TokioExecutor::new()).build_http(),
+            })
+        }
+    };
+    let receiver = Receiver::new(verifier)
+        .with_body_limit(args.max_body)
+        .with_shared_replay_guard(guard);
+    let layer = NexioWebhookLayer::new(receiver).inspect_rejections(print_rejection);
     let state = AppState {
-        receiver: Receiver::new(verifier).with_body_limit(args.max_body),
-        guard: Arc::new(InMemoryReplayGuard::new(REPLAY_CAPACITY)),
         print_body: args.print_body,
+        forward,
     };
     let path = args.path.clone();
     let app = Router::new()
-        .route(&args.path, post(receive))
+        .route(
+            &args.path,
+            post(receive)
+                .route_layer(layer)
+                .fallback(method_not_allowed),
+        )
         .fallback(move |method: Method, uri: Uri| not_found(method, uri, path.clone()))
         .with_state(state);
     let socket = tokio::net::TcpListener::bind(SocketAddr::new(args.host, args.port))
