@@ -31,11 +31,14 @@ use nexio_webhooks::{Delivery, Secret, Signer, sample, unix_now};
 const BIN: &str = env!("CARGO_BIN_EXE_nexio-webhooks");
 const SECRET: &str = "whsec_abc123def456";
 
+/// One request the app received: its path, body and `X-Nexio-Signature`.
+type Received = (String, Vec<u8>, Option<String>);
+
 /// The app behind the proxy: what it received, and how it answers.
 #[derive(Default)]
 struct App {
     /// Requests received, per path.
-    received: Mutex<Vec<(String, Vec<u8>, Option<String>)>>,
+    received: Mutex<Vec<Received>>,
     /// Requests whose processing ran to its end, per path.
     finished: Mutex<Vec<String>>,
     fail_first: AtomicUsize,
