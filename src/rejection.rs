@@ -48,7 +48,7 @@ pub(crate) fn rejected(rejection: Rejection, info: Option<&DeliveryInfo>) -> Rej
 /// | [`PayloadTooLarge`](Self::PayloadTooLarge) | 413 | `{"error":"payload_too_large"}` |
 /// | [`BodyRead`](Self::BodyRead): the body could not be read | 400 | `{"error":"body_read_failed"}` |
 /// | [`Parse`](Self::Parse): verified, but unparseable or unsupported version | 422 | `{"error":"<code>"}` |
-/// | [`Misconfigured`](Self::Misconfigured): no [`Receiver`] in app state | 500 | `{"error":"receiver_misconfigured"}` |
+/// | [`Misconfigured`](Self::Misconfigured): no [`Receiver`](crate::Receiver) in app state | 500 | `{"error":"receiver_misconfigured"}` |
 /// | [`InProgress`](Self::InProgress): another request holds the delivery's claim | 409 + `Retry-After` | `{"error":"delivery_in_progress"}` |
 /// | [`ReplayGuard`](Self::ReplayGuard): guard full or unreachable | 503 + `Retry-After` | `{"error":"<code>"}` |
 /// | [`Duplicate`](Self::Duplicate): already processed | **200** | `{"status":"duplicate"}` |
@@ -70,7 +70,7 @@ pub enum Rejection {
     BodyRead,
     /// Verified, but not a usable event (422): Nexio retries; the operator must act.
     Parse(ParseError),
-    /// No [`Receiver`] was found in the application state (500).
+    /// No [`Receiver`](crate::Receiver) was found in the application state (500).
     Misconfigured,
     /// The replay guard could not answer (503): nothing was processed; Nexio retries.
     ReplayGuard(ReplayGuardError),
