@@ -379,7 +379,9 @@ fn everything_checkable_is_checked_before_sending() {
     let base = api.base();
     let long_description = "d".repeat(257);
     let long_token = "t".repeat(1025);
-    let cases: Vec<(Vec<(&str, &str)>, Vec<&str>, &str)> = vec![
+    // (environment, options replacing or added to the defaults, expected message)
+    type Case<'a> = (Vec<(&'a str, &'a str)>, Vec<&'a str>, &'a str);
+    let cases: Vec<Case<'_>> = vec![
         (vec![], vec![], "NEXIO_API_KEY is not set"),
         (
             vec![("NEXIO_API_KEY", "whsec_abc")],
