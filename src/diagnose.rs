@@ -118,6 +118,22 @@ impl Diagnosis {
 /// One explanation of a failed verification, with a stable [`code`](Self::code) and
 /// a message an operator can act on.
 ///
+/// | code | the delivery would verify, or fails, because |
+/// | --- | --- |
+/// | `body_reformatted` | the body re-serialized as JSON (compact, `", "`/`": "` separated, 2- or 4-space indented; keys in received order) verifies |
+/// | `line_endings_changed` | the body with CRLF turned into LF, or LF into CRLF, verifies |
+/// | `trailing_newline_changed` | the body with one final `\n` / `\r\n` added or removed verifies |
+/// | `bom_added` | the body without its leading UTF-8 byte order mark verifies |
+/// | `key_convention` | the secret's part after `whsec_`, or its base64 decoding, as the key verifies (see [`Secret::from_raw_key`]) |
+/// | `timestamp_header_used` | signing with `X-Nexio-Timestamp` instead of `t=` verifies |
+/// | `clock_skew` | outside the window by at most 10 minutes, or in the future: probably a clock |
+/// | `old_capture` | older than the window by more than 10 minutes: a stored or replayed request |
+/// | `secret_expired` | the signature matches a secret whose expiry has passed |
+/// | `no_v1_entries` | the signature header has only other schemes |
+/// | `malformed_v1` | no `v1` entry is 64 hex digits |
+/// | `empty_body` | the body is empty |
+/// | `wrong_secret` | well-formed `v1` entries and nothing above matches; [`keys_tried`](Self::keys_tried) lists the secrets tried |
+///
 /// Codes are never renamed; new ones may be added. Messages never contain a secret,
 /// an expected MAC or the body: only key ids ([`KeyId`]), timestamps and counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -245,8 +261,8 @@ impl fmt::Display for Hint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             Kind::EmptyBody => f.write_str(
-                "the body is empty: the framework or a middleware probably consumed it before \
-                 the check (verify the raw body, read first), or the capture lost it",
+                "the body is empty: a framework or middleware probably read it before the check \
+                 (give the check the raw body), or the capture lost it",
             ),
             Kind::NoV1Entries { schemes } => {
                 f.write_str("the signature header has no v1 entry")?;
@@ -288,8 +304,8 @@ impl fmt::Display for Hint {
                     )
                 } else {
                     f.write_str(
-                        ": probably a clock off on this host or the sender; check both (NTP), \
-                         or widen the window with --max-age / --max-future",
+                        ": probably a clock off on this host or the sender; check both (NTP) \
+                         before widening the window",
                     )
                 }
             }
@@ -303,8 +319,8 @@ impl fmt::Display for Hint {
                     f.write_str(" (the signature itself is valid)")?;
                 }
                 f.write_str(
-                    ": a stored or replayed request, not a live delivery; re-sign it with a \
-                     fresh timestamp (`nexio-webhooks replay`) or ask Nexio for a new delivery",
+                    ": a stored or replayed request, not a live delivery; for a test, re-sign it \
+                     with a fresh timestamp (`nexio-webhooks replay`)",
                 )
             }
             Kind::SecretExpired { key, expired_at } => write!(

@@ -447,3 +447,63 @@ proptest! {
         prop_assert_eq!(codes(&d), ["body_reformatted"]);
     }
 }
+
+/// Every message, pinned: operators and log searches depend on them.
+#[test]
+fn every_message_is_pinned() {
+    let body = sample::RUN_COMPLETED.as_bytes();
+    let pretty =
+        serde_json::to_vec_pretty(&serde_json::from_slice::<Value>(body).unwrap()).unwrap();
+    let compact = serde_json::to_vec(&serde_json::from_slice::<Value>(&pretty).unwrap()).unwrap();
+    let headers = signed(body);
+    let mut no_v1 = signed(body);
+    set(&mut no_v1, "X-Nexio-Signature", format!("t={T},v0=abc"));
+    let mut bad_v1 = signed(body);
+    set(&mut bad_v1, "X-Nexio-Signature", format!("t={T},v1=abc"));
+    let mut ts = signed_with(secret(SECRET), T - 7, body);
+    let sig = ts[ts
+        .iter()
+        .position(|(n, _)| *n == "X-Nexio-Signature")
+        .unwrap()]
+    .1
+    .clone();
+    set(
+        &mut ts,
+        "X-Nexio-Signature",
+        sig.replace(&format!("t={}", T - 7), &format!("t={T}")),
+    );
+    let old = secret(OTHER);
+    let expiring = verifier().with_secret_expiring(old.clone(), T);
+    let k = secret(SECRET).key_id().to_string();
+    let o = old.key_id().to_string();
+    let cases: Vec<(Diagnosis, String)> = vec![
+        (diagnose(&signed(&pretty), &compact), format!("body_reformatted: the body verifies re-serialized as JSON indented by 2 spaces (secret {k}): the JSON was parsed and serialized again before the check (a framework's JSON body parser); verify the raw body bytes, before any parsing")),
+        (diagnose(&signed(b"a\r\nb"), b"a\nb"), format!("line_endings_changed: the body verifies with its LF line endings turned into CRLF (secret {k}): something converted the line endings (git autocrlf, a text-mode read or write); read and store the body as bytes")),
+        (diagnose(&signed(body), &[body, b"\n"].concat()), format!("trailing_newline_changed: the body verifies with its final \"\\n\" removed (secret {k}): a proxy, an editor or a logging step added it; verify the body byte for byte as received")),
+        (diagnose(&signed(&[body, b"\r\n"].concat()), body), format!("trailing_newline_changed: the body verifies with a final \"\\r\\n\" added (secret {k}): something stripped it (a trim, a line-based read); verify the body byte for byte as received")),
+        (diagnose(&signed(body), &[&b"\xEF\xBB\xBF"[..], body].concat()), format!("bom_added: the body verifies without its leading UTF-8 byte order mark (secret {k}): something added the mark (a text encoder, an editor); verify the body byte for byte as received")),
+        (diagnose(&signed_with(Secret::from_raw_key(b"abc123def456").unwrap(), T, body), body), format!("key_convention: the signature verifies with the part after `whsec_` of secret {k} as the HMAC key: the sender uses another key convention than this crate (the whole secret string); if that is Nexio's documented convention, build the secret with `Secret::from_raw_key`")),
+        (diagnose(&ts, body), format!("timestamp_header_used: the signature verifies over X-Nexio-Timestamp ({}) instead of t= ({T}) (secret {k}): the sender signs with the wrong timestamp; t= is the one that is signed", T - 7)),
+        (verifier().diagnose(&headers, body, T + 400), "clock_skew: signed 400 s ago, 100 s beyond the 300 s window (the signature itself is valid): probably a clock off on this host or the sender; check both (NTP) before widening the window".into()),
+        (verifier().diagnose(&headers, body, T - 400), "clock_skew: signed 400 s in the future, 100 s beyond the 300 s allowance (the signature itself is valid): probably a clock off on this host or the sender; check both (NTP) before widening the window".into()),
+        (verifier().diagnose(&headers, body, T - 3600), "clock_skew: signed 3600 s in the future, 3300 s beyond the 300 s allowance (the signature itself is valid): a clock is far off (this host's behind or the sender's ahead), or the timestamp was made up; check both clocks (NTP)".into()),
+        (verifier().diagnose(&headers, body, T + 5000), "old_capture: signed 5000 s ago, 4700 s beyond the 300 s window (the signature itself is valid): a stored or replayed request, not a live delivery; for a test, re-sign it with a fresh timestamp (`nexio-webhooks replay`)".into()),
+        (expiring.diagnose(&signed_with(old, T, body), body, NOW), format!("secret_expired: the signature matches secret {o}, which expired at {T} (Unix): the sender still signs with the previous secret; extend its expiry or check the endpoint's rotation")),
+        (diagnose(&no_v1, body), "no_v1_entries: the signature header has no v1 entry (it has: v0): this crate checks v1 (HMAC-SHA256) only; the sender uses another scheme".into()),
+        (diagnose(&bad_v1, body), "malformed_v1: none of the 1 v1 entries is 64 hex digits: the signature header was cut or altered on the way".into()),
+        (diagnose(&signed_with(secret(OTHER), T, body), body), format!("wrong_secret: no configured secret signed this delivery (tried {k}), nor would any after the usual body, key or timestamp changes: it is signed with another secret (another endpoint's, or one rotated away); check which endpoint sent it and use that endpoint's secret")),
+    ];
+    for (d, want) in cases {
+        let got: Vec<String> = d
+            .hints()
+            .iter()
+            .map(|h| format!("{}: {h}", h.code()))
+            .collect();
+        assert_eq!(got, [want]);
+    }
+    let d = diagnose(&signed(body), b"");
+    assert_eq!(
+        d.hints()[0].message(),
+        "the body is empty: a framework or middleware probably read it before the check (give the check the raw body), or the capture lost it"
+    );
+}
