@@ -591,6 +591,53 @@ impl Verifier {
         d
     }
 
+    /// The hints that need no body, for a rejection made before the body was read
+    /// (the framework adapters refuse a missing, malformed, stale or future signature
+    /// header first): `clock_skew`, `old_capture`, `no_v1_entries` and
+    /// `malformed_v1`. No HMAC is computed, so the time hints do not say whether the
+    /// signature is valid.
+    ///
+    /// Calling [`Verifier::diagnose`] with an empty body instead would report
+    /// `empty_body` and, the MAC being over the wrong bytes, `wrong_secret`.
+    ///
+    /// ```
+    /// use nexio_webhooks::{Secret, Signer, Verifier};
+    ///
+    /// let secret = Secret::new("whsec_abc123def456")?;
+    /// let delivery = Signer::new(secret.clone()).delivery("{}").timestamp(1_774_180_800).build();
+    /// let hints = Verifier::new(secret).diagnose_headers(&delivery, 1_774_180_800 + 3600);
+    /// assert_eq!(hints[0].code(), "old_capture");
+    /// # Ok::<(), nexio_webhooks::SecretError>(())
+    /// ```
+    pub fn diagnose_headers<H: HeaderSource + ?Sized>(&self, headers: &H, now: i64) -> Vec<Hint> {
+        let mut d = Diagnosis {
+            verdict: Err(VerifyError::MissingSignature),
+            timestamp: None,
+            skew: None,
+            signature_key: None,
+            hints: Vec::new(),
+            hmacs: 0,
+        };
+        let HeaderLookup::One(value) = headers.lookup(headers::SIGNATURE) else {
+            return d.hints;
+        };
+        match SignatureHeader::parse(value) {
+            Ok(signature) => {
+                self.time_hints(&mut d, signature.timestamp(), now);
+                if signature.digests().next().is_none() {
+                    d.push(Kind::MalformedV1 {
+                        entries: signature.signature_count(),
+                    });
+                }
+            }
+            Err(SignatureHeaderError::MissingSignature) => d.push(Kind::NoV1Entries {
+                schemes: scheme_names(value),
+            }),
+            Err(_) => {}
+        }
+        d.hints
+    }
+
     fn time_hints(&self, d: &mut Diagnosis, timestamp: i64, now: i64) {
         let tolerance = self.inner.tolerance;
         let signature_valid = d.signature_key.is_some();

@@ -448,6 +448,30 @@ proptest! {
     }
 }
 
+#[test]
+fn header_only_hints_compute_no_hmac() {
+    let body = sample::RUN_COMPLETED.as_bytes();
+    let headers = signed(body);
+    let v = verifier();
+    let codes_at = |h: &Headers, now| -> Vec<&'static str> {
+        v.diagnose_headers(h, now).iter().map(Hint::code).collect()
+    };
+    assert!(codes_at(&headers, NOW).is_empty());
+    assert_eq!(codes_at(&headers, T + 400), ["clock_skew"]);
+    assert_eq!(codes_at(&headers, T + 5000), ["old_capture"]);
+    assert_eq!(codes_at(&headers, T - 400), ["clock_skew"]);
+    let msg = v.diagnose_headers(&headers, T + 400)[0].message();
+    assert!(!msg.contains("signature"), "{msg}");
+    let mut h = signed(body);
+    set(&mut h, "X-Nexio-Signature", format!("t={T},v2=abc"));
+    assert_eq!(codes_at(&h, NOW), ["no_v1_entries"]);
+    set(&mut h, "X-Nexio-Signature", format!("t={T},v1=abc"));
+    assert_eq!(codes_at(&h, NOW), ["malformed_v1"]);
+    set(&mut h, "X-Nexio-Signature", "garbage".into());
+    assert!(codes_at(&h, NOW).is_empty());
+    assert!(codes_at(&Vec::new(), NOW).is_empty());
+}
+
 /// Every message, pinned: operators and log searches depend on them.
 #[test]
 fn every_message_is_pinned() {
