@@ -25,8 +25,9 @@ use crate::verifier::{KeyEntry, Verifier, parse_unix};
 /// old capture.
 const CLOCK_SKEW_LIMIT: u64 = 600;
 
-/// Bodies up to this size are tried re-serialized as JSON; larger ones are not.
-const MAX_REFORMAT_BODY: usize = 1024 * 1024;
+/// Bodies up to this size (the receivers' default limit) are tried changed; larger
+/// ones are not, which bounds the copies a diagnosis holds at once.
+const MAX_CHANGED_BODY: usize = 1024 * 1024;
 
 /// A re-serialized body may grow (indentation) to at most 8 times the body plus this
 /// much; a body that would grow more (deep nesting) is not tried in that form.
@@ -171,6 +172,8 @@ enum Kind {
     },
     WrongSecret {
         tried: Vec<KeyId>,
+        /// Whether the body was small enough to be tried changed.
+        body_tried: bool,
     },
 }
 
@@ -251,7 +254,7 @@ impl Hint {
     /// first). Empty for every other hint.
     pub fn keys_tried(&self) -> &[KeyId] {
         match &self.kind {
-            Kind::WrongSecret { tried } => tried,
+            Kind::WrongSecret { tried, .. } => tried,
             _ => &[],
         }
     }
@@ -389,7 +392,7 @@ impl fmt::Display for Hint {
                  ({signed}) (secret {key}): the sender signs with the wrong timestamp; t= is \
                  the one that is signed"
             ),
-            Kind::WrongSecret { tried } => {
+            Kind::WrongSecret { tried, body_tried } => {
                 if tried.is_empty() {
                     return f.write_str(
                         "no unexpired secret is configured, and no expired one matches: add the \
@@ -397,12 +400,17 @@ impl fmt::Display for Hint {
                     );
                 }
                 let ids: Vec<String> = tried.iter().map(ToString::to_string).collect();
+                let changes = if *body_tried {
+                    "the usual body, key or timestamp changes"
+                } else {
+                    "the usual key or timestamp changes (the body, over 1 MiB, was not tried \
+                     changed)"
+                };
                 write!(
                     f,
                     "no configured secret signed this delivery (tried {}), nor would any after \
-                     the usual body, key or timestamp changes: it is signed with another \
-                     secret (another endpoint's, or one rotated away); check which endpoint \
-                     sent it and use that endpoint's secret",
+                     {changes}: it is signed with another secret (another endpoint's, or one \
+                     rotated away); check which endpoint sent it and use that endpoint's secret",
                     ids.join(", ")
                 )
             }
@@ -436,8 +444,8 @@ impl Verifier {
     /// most **14 HMACs per unexpired secret** (the body as received, up to 4 JSON
     /// forms, 2 line-ending conversions, 3 final-newline changes, a stripped byte
     /// order mark, 2 key conventions and the `X-Nexio-Timestamp` value) and **one per
-    /// expired secret**, each over at most 8 times the body plus 64 KiB. The JSON
-    /// forms are tried only for bodies up to 1 MiB; the header bounds of
+    /// expired secret**, each over at most 8 times the body plus 64 KiB. Changed
+    /// bodies are tried only for bodies up to 1 MiB; the header bounds of
     /// [`Verifier::verify_at`] (4096 bytes, 16 `v1`) apply before any hashing. The
     /// hints never contain a secret, an expected MAC or the body.
     ///
@@ -585,6 +593,7 @@ impl Verifier {
         if d.hints.len() == before {
             d.push(Kind::WrongSecret {
                 tried: live.iter().map(|e| e.key.id()).collect(),
+                body_tried: body.len() <= MAX_CHANGED_BODY,
             });
         }
         d.hmacs = run.hmacs;
@@ -717,9 +726,12 @@ fn scheme_names(value: &[u8]) -> Vec<String> {
 }
 
 /// Every changed body worth one HMAC, simplest explanation first, each distinct from
-/// the body and from the ones before it.
+/// the body and from the ones before it; none for a body over [`MAX_CHANGED_BODY`].
 fn body_variants(body: &[u8]) -> Vec<(BodyChange, Vec<u8>)> {
     let mut out: Vec<(BodyChange, Vec<u8>)> = Vec::new();
+    if body.len() > MAX_CHANGED_BODY {
+        return out;
+    }
     let mut add = |change: BodyChange, bytes: Vec<u8>| {
         if bytes != body && out.iter().all(|(_, b)| *b != bytes) {
             out.push((change, bytes));
@@ -744,7 +756,7 @@ fn body_variants(body: &[u8]) -> Vec<(BodyChange, Vec<u8>)> {
     if has_lone_lf(body) {
         add(BodyChange::LfToCrlf, lf_to_crlf(body));
     }
-    if body.len() <= MAX_REFORMAT_BODY
+    if body.len() <= MAX_CHANGED_BODY
         && serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok()
     {
         let cap = body.len().saturating_mul(8).saturating_add(REFORMAT_SLACK);

@@ -411,6 +411,27 @@ fn hmac_work_is_bounded_per_secret() {
 }
 
 #[test]
+fn bodies_over_a_mebibyte_are_not_tried_changed() {
+    let mut big = vec![b'x'; 1024 * 1024];
+    big.push(b'\n');
+    let headers = signed(&big[..big.len() - 1]);
+    let d = diagnose(&headers, &big);
+    assert_eq!(codes(&d), ["wrong_secret"]);
+    assert_eq!(
+        d.hmacs(),
+        1 + 2,
+        "the body as received and the two key conventions"
+    );
+    assert!(
+        d.hints()[0]
+            .message()
+            .contains("over 1 MiB, was not tried changed")
+    );
+    let d = diagnose(&headers, &big[..big.len() - 1]);
+    assert!(d.is_verified());
+}
+
+#[test]
 fn diagnosis_and_hint_are_send_sync_and_clone() {
     fn check<T: Send + Sync + Clone + std::fmt::Debug + 'static>() {}
     check::<Diagnosis>();
