@@ -3,7 +3,7 @@
 //! *The signed message* and *The key*).
 //!
 //! This module builds on `secret` (a `Secret` gives the key bytes and the `KeyId`)
-//! and never the other way round: `secret` holds the vocabulary types and
+//! and never the reverse: `secret` holds the vocabulary types and
 //! compares its bearer-token digests with `subtle` directly.
 
 use sha2::block_api::compress256;
