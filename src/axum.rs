@@ -112,15 +112,23 @@ where
         let content_length = content_length(&parts.headers);
         receiver.check_head_at(&parts.headers, content_length, receiver.now())?;
 
-        let mut buffer = receiver.body_buffer(content_length);
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|_| rejected(Rejection::BodyRead, None))?;
-            if let Some(data) = frame.data_ref() {
-                buffer.push(data)?;
+        let mut buffer = receiver.body_buffer(content_length)?;
+        let read = async {
+            while let Some(frame) = body.frame().await {
+                let frame = frame.map_err(|_| rejected(Rejection::BodyRead, None))?;
+                if let Some(data) = frame.data_ref() {
+                    buffer.push(data)?;
+                }
             }
-        }
+            Ok::<(), Rejection>(())
+        };
+        crate::limit::within(receiver.body_read_timeout(), read)
+            .await
+            .unwrap_or_else(|| Err(rejected(Rejection::BodyTimeout, None)))?;
         drop(body);
-        let bytes = buffer.into_vec();
+        // The bytes stay counted against the memory budget until the delivery is
+        // handed to the handler.
+        let (bytes, _reservation) = buffer.into_parts();
         if let Some(layer) = layer {
             return receiver
                 .accept_behind_layer(&parts.headers, &bytes, layer.now)

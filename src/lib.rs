@@ -59,7 +59,10 @@ pub use event::{Environment, Event, EventKind, Run, RunStatus, VersionPolicy, WE
 pub use extract::{FromVerified, NexioWebhook, RawBody, VerifiedDelivery};
 pub use header::{MAX_HEADER_LEN, MAX_SIGNATURES, SignatureHeader, SignatureHeaderError};
 pub use headers::{HeaderLookup, HeaderSource};
-pub use limit::{BodyBuffer, DEFAULT_BODY_LIMIT};
+pub use limit::{
+    BodyBuffer, DEFAULT_BODY_LIMIT, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_MEMORY_BUDGET, MemoryBudget,
+    Reservation,
+};
 pub use receiver::Receiver;
 pub use rejection::{GUARD_RETRY_AFTER_SECS, REJECTION_CONTENT_TYPE, Rejection};
 pub use replay::{

@@ -16,12 +16,15 @@
 
 use core::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::claim::{AsyncReplayGuard, Claim, Clock};
 use crate::error::{InvalidEventReason, ParseError};
 use crate::extract::{FromVerified, NexioWebhook};
 use crate::headers::HeaderSource;
-use crate::limit::{BodyBuffer, DEFAULT_BODY_LIMIT};
+use crate::limit::{
+    BodyBuffer, DEFAULT_BODY_LIMIT, DEFAULT_BODY_READ_TIMEOUT, DEFAULT_MEMORY_BUDGET, MemoryBudget,
+};
 use crate::rejection::{Rejection, rejected};
 use crate::replay::ClaimOutcome;
 use crate::time::unix_now;
@@ -65,6 +68,8 @@ use crate::verifier::Verifier;
 pub struct Receiver {
     verifier: Verifier,
     body_limit: usize,
+    budget: MemoryBudget,
+    body_read_timeout: Duration,
     replay_guard: Option<Arc<dyn AsyncReplayGuard>>,
     clock: Option<Clock>,
 }
@@ -74,6 +79,8 @@ impl fmt::Debug for Receiver {
         f.debug_struct("Receiver")
             .field("verifier", &self.verifier)
             .field("body_limit", &self.body_limit)
+            .field("budget", &self.budget)
+            .field("body_read_timeout", &self.body_read_timeout)
             .field("replay_guard", &self.replay_guard.is_some())
             .field(
                 "clock",
@@ -93,9 +100,47 @@ impl Receiver {
         Self {
             verifier,
             body_limit: DEFAULT_BODY_LIMIT,
+            budget: MemoryBudget::new(DEFAULT_MEMORY_BUDGET),
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             replay_guard: None,
             clock: None,
         }
+    }
+
+    /// Sets the memory budget (default [`DEFAULT_MEMORY_BUDGET`], 64 MiB): the bytes
+    /// that all requests of this receiver (and its clones) may hold at once while
+    /// their bodies are read. A request whose announced `Content-Length` does not fit
+    /// is answered 503 with `Retry-After` before a byte of its body is read.
+    ///
+    /// How it relates to the rest: the body limit bounds one request; the budget
+    /// bounds them all, so it also bounds how many bodies are read at once (64 MiB /
+    /// 1 MiB = 64 full-size bodies, or thousands of typical 1–4 KiB deliveries).
+    /// Size it at least a few body limits, and within the memory you give the
+    /// process; the server's own connection limit bounds the rest.
+    #[must_use]
+    pub fn with_memory_budget(mut self, bytes: usize) -> Self {
+        self.budget = MemoryBudget::new(bytes);
+        self
+    }
+
+    /// Sets the body-read deadline (default [`DEFAULT_BODY_READ_TIMEOUT`], 30 s): a
+    /// body not received in full within it is answered 408, and its share of the
+    /// memory budget given back. Applies where a timer is available: the tokio
+    /// runtime (axum, the tower layer under tokio) and actix-web's.
+    #[must_use]
+    pub fn with_body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
+
+    /// The memory budget shared by this receiver's requests.
+    pub fn memory_budget(&self) -> &MemoryBudget {
+        &self.budget
+    }
+
+    /// The body-read deadline.
+    pub fn body_read_timeout(&self) -> Duration {
+        self.body_read_timeout
     }
 
     /// Sets the body limit in bytes: a longer body is answered 413 without being
@@ -184,8 +229,11 @@ impl Receiver {
     }
 
     /// An empty buffer for the body, bounded by the body limit.
-    pub fn body_buffer(&self, content_length: Option<u64>) -> BodyBuffer {
-        BodyBuffer::new(self.body_limit, content_length)
+    ///
+    /// The announced length is reserved from the memory budget at once:
+    /// [`Rejection::Busy`] (503) when it does not fit.
+    pub fn body_buffer(&self, content_length: Option<u64>) -> Result<BodyBuffer, Rejection> {
+        BodyBuffer::reserve(self.body_limit, content_length, &self.budget)
     }
 
     /// Verifies the complete delivery at `now`, parses it as `T`, then claims its
@@ -528,6 +576,8 @@ mod tests {
                 "payload_too_large",
             ),
             (Rejection::BodyRead, 400, "body_read_failed"),
+            (Rejection::BodyTimeout, 408, "body_read_timeout"),
+            (Rejection::Busy, 503, "receiver_busy"),
             (
                 Rejection::Parse(ParseError::UnsupportedVersion),
                 422,
@@ -583,6 +633,14 @@ mod tests {
                 "body is larger than the 1024-byte limit",
             ),
             (Rejection::BodyRead, "the body could not be read"),
+            (
+                Rejection::BodyTimeout,
+                "the body did not arrive within the read deadline",
+            ),
+            (
+                Rejection::Busy,
+                "the receiver's memory budget for bodies is exhausted",
+            ),
             (
                 Rejection::Parse(ParseError::UnsupportedVersion),
                 "verified delivery not usable: unsupported webhook_version: expected 2026-03-22",

@@ -47,6 +47,8 @@ pub(crate) fn rejected(rejection: Rejection, info: Option<&DeliveryInfo>) -> Rej
 /// | [`Verify`](Self::Verify): bad signature, stale/future timestamp, bearer token | 401 | `{"error":"<code>"}` |
 /// | [`PayloadTooLarge`](Self::PayloadTooLarge) | 413 | `{"error":"payload_too_large"}` |
 /// | [`BodyRead`](Self::BodyRead): the body could not be read | 400 | `{"error":"body_read_failed"}` |
+/// | [`BodyTimeout`](Self::BodyTimeout): the body did not arrive within the read deadline | 408 | `{"error":"body_read_timeout"}` |
+/// | [`Busy`](Self::Busy): the memory budget for bodies being read is exhausted | 503 + `Retry-After` | `{"error":"receiver_busy"}` |
 /// | [`Parse`](Self::Parse): verified, but unparseable or unsupported version | 422 | `{"error":"<code>"}` |
 /// | [`Misconfigured`](Self::Misconfigured): no [`Receiver`](crate::Receiver) in app state | 500 | `{"error":"receiver_misconfigured"}` |
 /// | [`InProgress`](Self::InProgress): another request holds the delivery's claim | 409 + `Retry-After` | `{"error":"delivery_in_progress"}` |
@@ -68,6 +70,13 @@ pub enum Rejection {
     /// The body could not be read (the client went away, or sent a broken
     /// encoding): 400.
     BodyRead,
+    /// The whole body did not arrive within the receiver's body-read deadline (408):
+    /// a slow or stalled sender; Nexio retries.
+    BodyTimeout,
+    /// The memory budget shared by the requests being read is exhausted (503, with
+    /// `Retry-After`), decided before the body is read: nothing was processed; Nexio
+    /// retries.
+    Busy,
     /// Verified, but not a usable event (422): Nexio retries; the operator must act.
     Parse(ParseError),
     /// No [`Receiver`](crate::Receiver) was found in the application state (500).
@@ -85,7 +94,7 @@ pub enum Rejection {
     Duplicate,
 }
 
-/// The `Retry-After` of a 503 from the replay guard, in seconds.
+/// The `Retry-After` of a 503 (replay guard, memory budget), in seconds.
 pub const GUARD_RETRY_AFTER_SECS: u64 = 5;
 
 impl Rejection {
@@ -96,6 +105,8 @@ impl Rejection {
             Self::Verify(e) => e.code(),
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::BodyRead => "body_read_failed",
+            Self::BodyTimeout => "body_read_timeout",
+            Self::Busy => "receiver_busy",
             Self::Parse(e) => e.code(),
             Self::Misconfigured => "receiver_misconfigured",
             Self::ReplayGuard(e) => e.code(),
@@ -110,6 +121,8 @@ impl Rejection {
             Self::Verify(e) => e.status(),
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BodyRead => StatusCode::BAD_REQUEST,
+            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
+            Self::Busy => StatusCode::SERVICE_UNAVAILABLE,
             Self::Parse(e) => e.status(),
             Self::Misconfigured => StatusCode::INTERNAL_SERVER_ERROR,
             Self::ReplayGuard(e) => e.status(),
@@ -120,11 +133,11 @@ impl Rejection {
 
     /// The `Retry-After` to send, in seconds: the other request's remaining lease
     /// for [`InProgress`](Self::InProgress), [`GUARD_RETRY_AFTER_SECS`] for
-    /// [`ReplayGuard`](Self::ReplayGuard), none otherwise.
+    /// [`ReplayGuard`](Self::ReplayGuard) and [`Busy`](Self::Busy), none otherwise.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             Self::InProgress { retry_after_secs } => Some(*retry_after_secs),
-            Self::ReplayGuard(_) => Some(GUARD_RETRY_AFTER_SECS),
+            Self::ReplayGuard(_) | Self::Busy => Some(GUARD_RETRY_AFTER_SECS),
             _ => None,
         }
     }
@@ -195,6 +208,8 @@ impl fmt::Display for Rejection {
                 write!(f, "body is larger than the {limit}-byte limit")
             }
             Self::BodyRead => f.write_str("the body could not be read"),
+            Self::BodyTimeout => f.write_str("the body did not arrive within the read deadline"),
+            Self::Busy => f.write_str("the receiver's memory budget for bodies is exhausted"),
             Self::Parse(e) => write!(f, "verified delivery not usable: {e}"),
             Self::Misconfigured => {
                 f.write_str("receiver misconfigured: no nexio_webhooks::Receiver in app state")

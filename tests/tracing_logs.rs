@@ -89,10 +89,11 @@ fn levels_fields_and_nothing_secret() {
     let mut all = Vec::new();
 
     tracing::subscriber::with_default(capture.clone(), || {
-        // Accepted: info with type, event id, delivery id.
-        block_on(receiver.accept_at::<Event, _>(&good, good.body(), T0 + 3)).unwrap();
+        // Accepted: info with type, event id, delivery id; then completed.
+        let hook = block_on(receiver.accept_at::<Event, _>(&good, good.body(), T0 + 3)).unwrap();
         let logs = capture.take();
         assert_eq!(logs.len(), 1, "{logs:?}");
+        block_on(hook.complete()).unwrap();
         assert_eq!(logs[0].0, Level::INFO);
         for part in [
             "event_type=\"run.completed\"",
@@ -102,6 +103,18 @@ fn levels_fields_and_nothing_secret() {
         ] {
             assert!(logs[0].1.contains(part), "{part} in {logs:?}");
         }
+        all.extend(logs);
+
+        // A claim dropped unsettled is released, at debug, naming the key only.
+        let other = signer.delivery(sample::RUN_FAILED).timestamp(T0).build();
+        drop(block_on(receiver.accept_at::<Event, _>(&other, other.body(), T0 + 3)).unwrap());
+        let logs = capture.take();
+        assert_eq!(logs.len(), 2, "{logs:?}");
+        assert_eq!(logs[1].0, Level::DEBUG);
+        assert!(
+            logs[1].1.contains("claim dropped unsettled: released"),
+            "{logs:?}"
+        );
         all.extend(logs);
 
         // Duplicate: debug.

@@ -7,13 +7,11 @@ use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::error::PayloadError;
 use actix_web::web::Bytes;
 use actix_web::{Error, HttpMessage as _, HttpResponse, ResponseError as _};
-use futures_core::Stream;
 use futures_core::future::LocalBoxFuture;
 
-use super::{content_length, receiver_of};
+use super::{content_length, read_payload, receiver_of};
 use crate::claim::{PANICKED_BODY, Settled, run_and_settle};
 use crate::extract::{LayerVerified, VerifiedDelivery};
 use crate::receiver::Receiver;
@@ -156,27 +154,15 @@ where
                 return Ok(refuse(req, rejection));
             }
 
-            let payload = req.take_payload();
-            let mut payload = core::pin::pin!(payload);
-            let mut buffer = receiver.body_buffer(content_length);
-            while let Some(chunk) = core::future::poll_fn(|cx| payload.as_mut().poll_next(cx)).await
-            {
-                let chunk = match chunk {
-                    Ok(chunk) => chunk,
-                    Err(PayloadError::Overflow) => {
-                        let limit = receiver.body_limit();
-                        return Ok(refuse(
-                            req,
-                            rejected(Rejection::PayloadTooLarge { limit }, None),
-                        ));
-                    }
-                    Err(_) => return Ok(refuse(req, rejected(Rejection::BodyRead, None))),
-                };
-                if let Err(rejection) = buffer.push(&chunk) {
-                    return Ok(refuse(req, rejection));
-                }
+            let mut buffer = match receiver.body_buffer(content_length) {
+                Ok(buffer) => buffer,
+                Err(rejection) => return Ok(refuse(req, rejection)),
+            };
+            if let Err(rejection) = read_payload(&receiver, req.take_payload(), &mut buffer).await {
+                return Ok(refuse(req, rejection));
             }
-            let bytes = buffer.into_vec();
+            // Counted against the memory budget until the inner service is done.
+            let (bytes, _reservation) = buffer.into_parts();
 
             // The clock is read again: a body trickled in slowly is judged at the
             // time it is complete.

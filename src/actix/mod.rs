@@ -133,24 +133,11 @@ impl<T: FromVerified + 'static> FromRequest for NexioWebhook<T> {
         let req = req.clone();
         let payload = payload.take();
         Box::pin(async move {
-            let mut payload = core::pin::pin!(payload);
-            let mut buffer = receiver.body_buffer(content_length);
-            while let Some(chunk) = core::future::poll_fn(|cx| payload.as_mut().poll_next(cx)).await
-            {
-                let chunk = chunk.map_err(|e| {
-                    rejected(
-                        match e {
-                            PayloadError::Overflow => Rejection::PayloadTooLarge {
-                                limit: receiver.body_limit(),
-                            },
-                            _ => Rejection::BodyRead,
-                        },
-                        None,
-                    )
-                })?;
-                buffer.push(&chunk)?;
-            }
-            let bytes = buffer.into_vec();
+            let mut buffer = receiver.body_buffer(content_length)?;
+            read_payload(&receiver, payload, &mut buffer).await?;
+            // The bytes stay counted against the memory budget until the delivery is
+            // handed to the handler.
+            let (bytes, _reservation) = buffer.into_parts();
             if let Some(layer) = layer {
                 return receiver
                     .accept_behind_layer(req.headers(), &bytes, layer.now)
@@ -181,6 +168,38 @@ impl FromRequest for VerifiedDelivery {
                 .ok_or_else(|| rejected(Rejection::Misconfigured, None)),
         )
     }
+}
+
+/// Reads the payload into `buffer` within the receiver's body-read deadline.
+pub(crate) async fn read_payload<S>(
+    receiver: &Receiver,
+    payload: Payload<S>,
+    buffer: &mut crate::limit::BodyBuffer,
+) -> Result<(), Rejection>
+where
+    Payload<S>: Stream<Item = Result<web::Bytes, PayloadError>>,
+{
+    let mut payload = core::pin::pin!(payload);
+    let read = async {
+        while let Some(chunk) = core::future::poll_fn(|cx| payload.as_mut().poll_next(cx)).await {
+            let chunk = chunk.map_err(|e| {
+                rejected(
+                    match e {
+                        PayloadError::Overflow => Rejection::PayloadTooLarge {
+                            limit: receiver.body_limit(),
+                        },
+                        _ => Rejection::BodyRead,
+                    },
+                    None,
+                )
+            })?;
+            buffer.push(&chunk)?;
+        }
+        Ok(())
+    };
+    actix_web::rt::time::timeout(receiver.body_read_timeout(), read)
+        .await
+        .unwrap_or_else(|_| Err(rejected(Rejection::BodyTimeout, None)))
 }
 
 /// The status, `{"error":"<code>"}` body (`200 {"status":"duplicate"}` for a

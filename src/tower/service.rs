@@ -115,24 +115,35 @@ where
         return refuse(rejection, &parts);
     }
 
-    let mut buffer = receiver.body_buffer(content_length);
+    let mut buffer = match receiver.body_buffer(content_length) {
+        Ok(buffer) => buffer,
+        Err(rejection) => return refuse(rejection, &parts),
+    };
     let mut body = core::pin::pin!(body);
-    while let Some(frame) = body.frame().await {
-        let Ok(frame) = frame else {
-            return refuse(rejected(Rejection::BodyRead, None), &parts);
-        };
-        if let Ok(mut data) = frame.into_data() {
-            while data.has_remaining() {
-                let chunk = data.chunk();
-                let len = chunk.len();
-                if let Err(rejection) = buffer.push(chunk) {
-                    return refuse(rejection, &parts);
+    let read = async {
+        while let Some(frame) = body.frame().await {
+            let Ok(frame) = frame else {
+                return Err(rejected(Rejection::BodyRead, None));
+            };
+            if let Ok(mut data) = frame.into_data() {
+                while data.has_remaining() {
+                    let chunk = data.chunk();
+                    let len = chunk.len();
+                    buffer.push(chunk)?;
+                    data.advance(len);
                 }
-                data.advance(len);
             }
         }
+        Ok(())
+    };
+    let read = crate::limit::within(receiver.body_read_timeout(), read)
+        .await
+        .unwrap_or_else(|| Err(rejected(Rejection::BodyTimeout, None)));
+    if let Err(rejection) = read {
+        return refuse(rejection, &parts);
     }
-    let bytes = buffer.into_vec();
+    // Counted against the memory budget until the inner service is done.
+    let (bytes, _reservation) = buffer.into_parts();
 
     // The clock is read again: a body trickled in slowly is judged at the time it is
     // complete.
