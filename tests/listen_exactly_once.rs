@@ -237,7 +237,10 @@ async fn an_unreachable_or_slow_app_is_502_and_the_delivery_is_released() {
     let listen = Listen::start(&["--forward-to", &format!("http://127.0.0.1:{port}/hook")]);
     let d = delivery(sample::RUN_FAILED);
     let (status, body) = post(&listen.url, &d).await;
-    assert_eq!((status, body.as_str()), (502, r#"{"error":"forward_failed"}"#));
+    assert_eq!(
+        (status, body.as_str()),
+        (502, r#"{"error":"forward_failed"}"#)
+    );
     drop(listen);
 
     let app = Arc::new(App::default());
@@ -252,7 +255,10 @@ async fn an_unreachable_or_slow_app_is_502_and_the_delivery_is_released() {
     assert_eq!(post(&listen.url, &d).await.0, 502);
     assert!(started.elapsed() < Duration::from_secs(5));
     // Released: the retry is processed (the app answers at once now), then duplicate.
-    assert_eq!(post(&listen.url, &delivery(sample::RUN_FAILED)).await.0, 200);
+    assert_eq!(
+        post(&listen.url, &delivery(sample::RUN_FAILED)).await.0,
+        200
+    );
     let (status, body) = post(&listen.url, &delivery(sample::RUN_FAILED)).await;
     assert_eq!((status, body.as_str()), (200, r#"{"status":"duplicate"}"#));
     assert_eq!(app.received("/slow").len(), 2);
@@ -279,7 +285,12 @@ async fn a_listener_killed_mid_delivery_leaves_the_retry_to_its_lease() {
     // The first attempt reaches the app, which works on it...
     let url = first_listener.url.clone();
     let first = tokio::spawn(async move {
-        send(&url, &delivery(sample::RUN_COMPLETED), Duration::from_secs(60)).await
+        send(
+            &url,
+            &delivery(sample::RUN_COMPLETED),
+            Duration::from_secs(60),
+        )
+        .await
     });
     let deadline = Instant::now() + Duration::from_secs(10);
     while app.received("/slow").is_empty() {
@@ -289,7 +300,10 @@ async fn a_listener_killed_mid_delivery_leaves_the_retry_to_its_lease() {
     let claimed_at = Instant::now();
     // ...when the listener dies.
     first_listener.kill();
-    assert!(first.await.unwrap().is_err(), "no answer from a killed listener");
+    assert!(
+        first.await.unwrap().is_err(),
+        "no answer from a killed listener"
+    );
 
     // A new listener on the same Redis: the crashed owner's claim holds until its
     // lease ends (409 with Retry-After), then the retry is processed.
