@@ -268,6 +268,30 @@ pub struct ListenArgs {
     #[arg(long)]
     pub print_body: bool,
 
+    /// Forward each verified delivery (exact body and headers) to this http:// URL;
+    /// the app's status is the answer, and only a 2xx marks the delivery processed
+    #[arg(long, value_name = "URL")]
+    pub forward_to: Option<String>,
+
+    /// Seconds to wait for the app's answer before answering 502 (and releasing the
+    /// delivery so Nexio retries it)
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub forward_timeout: f64,
+
+    /// Share the replay guard in Redis (redis://host:port/db), for several listeners
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
+
+    /// Seconds a claim blocks other copies of its delivery before its owner is
+    /// presumed crashed
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub lease: u64,
+
+    /// Seconds a processed delivery is remembered (keep it longer than Nexio's retry
+    /// schedule)
+    #[arg(long, value_name = "SECONDS", default_value_t = 72 * 60 * 60)]
+    pub retention: u64,
+
     #[command(flatten)]
     pub policy: PolicyArgs,
 }
