@@ -333,3 +333,44 @@ async fn a_listener_killed_mid_delivery_leaves_the_retry_to_its_lease() {
     assert_eq!(app.received("/slow").len(), 2);
     assert_eq!(app.finished("/slow"), 1);
 }
+
+#[test]
+fn listen_closes_a_connection_whose_head_trickles() {
+    use std::io::{Read as _, Write as _};
+    let listen = Listen::start(&[]);
+    let addr = listen
+        .url
+        .strip_prefix("http://")
+        .and_then(|r| r.split('/').next())
+        .unwrap()
+        .to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let started = Instant::now();
+    stream
+        .write_all(b"POST /webhooks HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    // One more header byte a second, never the end of the head.
+    let mut writer = stream.try_clone().unwrap();
+    std::thread::spawn(move || {
+        for _ in 0..30 {
+            std::thread::sleep(Duration::from_secs(1));
+            if writer.write_all(b"X").is_err() {
+                break;
+            }
+        }
+    });
+    let mut buf = [0u8; 1024];
+    let closed = loop {
+        match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break started.elapsed(),
+            Ok(_) => {}
+        }
+    };
+    assert!(
+        closed >= Duration::from_secs(9) && closed <= Duration::from_secs(13),
+        "closed after {closed:?}"
+    );
+}

@@ -376,12 +376,43 @@ pub async fn run(args: &ListenArgs) -> Result<Outcome, UsageError> {
         "listening on http://{addr}{} (Ctrl-C to stop)\n",
         args.path
     ));
-    axum::serve(socket, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| UsageError::new(format!("the server stopped: {e}")))?;
+    serve(socket, app, shutdown_signal()).await;
     say("stopped\n");
     Ok(Outcome::Success)
+}
+
+/// How long a client may take to send a request's head: a sender trickling its
+/// headers is cut off (the body has its own deadline, the receiver's body-read
+/// timeout).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `app` until `shutdown`, each connection with hyper's header-read timeout
+/// (which `axum::serve` does not set). Connections still open at shutdown are
+/// dropped with the runtime: a delivery cut off that way is released, not lost.
+async fn serve(socket: tokio::net::TcpListener, app: Router, shutdown: impl Future<Output = ()>) {
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            accepted = socket.accept() => accepted,
+            () = &mut shutdown => return,
+        };
+        let Ok((stream, _)) = accepted else {
+            // Out of file descriptors or a connection reset before accept: pause
+            // rather than spin.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT);
+            let _ = builder
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
+    }
 }
 
 /// Ctrl-C (SIGINT), or SIGTERM on Unix.
