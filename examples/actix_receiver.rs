@@ -80,6 +80,9 @@ async fn main() -> ExitCode {
             .app_data(receiver.clone())
             .route("/webhooks", web::post().to(webhook))
     })
+    // A request head must arrive within 10 s (the receiver's body-read deadline, 30 s
+    // by default, bounds the body).
+    .client_request_timeout(std::time::Duration::from_secs(10))
     .bind(("127.0.0.1", port));
     let server = match server {
         Ok(s) => s,

@@ -85,9 +85,23 @@ async fn main() -> ExitCode {
         }
     };
     println!("listening on http://127.0.0.1:{port}/webhooks");
-    if let Err(e) = axum::serve(listener, app).await {
-        eprintln!("axum_receiver: {e}");
-        return ExitCode::FAILURE;
+    // `axum::serve` sets no header-read timeout: serve each connection with hyper
+    // directly, so a client trickling its request head is cut off after 10 s (the
+    // receiver's body-read deadline, 30 s by default, bounds the body).
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            continue;
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(std::time::Duration::from_secs(10));
+            let _ = builder
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        });
     }
-    ExitCode::SUCCESS
 }
