@@ -112,6 +112,7 @@ async fn start_app(app: Arc<App>) -> SocketAddr {
 struct Listen {
     child: Child,
     url: String,
+    output: Arc<Mutex<String>>,
 }
 
 impl Listen {
@@ -134,13 +135,16 @@ impl Listen {
             .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
             .to_owned();
         // Keep draining stdout so the listener never blocks on a full pipe.
+        let output = Arc::new(Mutex::new(String::new()));
+        let sink = Arc::clone(&output);
         std::thread::spawn(move || {
             let mut line = String::new();
             while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                sink.lock().unwrap().push_str(&line);
                 line.clear();
             }
         });
-        Self { child, url }
+        Self { child, url, output }
     }
 
     /// SIGKILL: as abrupt as a crash; nothing runs in the listener after it.
@@ -373,4 +377,77 @@ fn listen_closes_a_connection_whose_head_trickles() {
         closed >= Duration::from_secs(9) && closed <= Duration::from_secs(13),
         "closed after {closed:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_writes_http_files_and_rejections_log_their_hints() {
+    let dir = std::env::temp_dir().join(format!("nexio-record-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let listen = Listen::start(&["--record", dir.to_str().unwrap()]);
+    let good = delivery(sample::RUN_COMPLETED);
+    assert_eq!(post(&listen.url, &good).await.0, 200);
+    // A proxy added a final newline: 401, and listen says so.
+    let mut body = good.body().to_vec();
+    body.push(b'\n');
+    let changed = good
+        .headers()
+        .iter()
+        .fold(reqwest::Client::new().post(&listen.url), |req, (n, v)| {
+            req.header(*n, v)
+        })
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status().as_u16(), 401);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let printed = listen.output.lock().unwrap().clone();
+    assert!(
+        printed.contains("hints: trailing_newline_changed"),
+        "{printed}"
+    );
+
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert!(
+        files[0].to_str().unwrap().ends_with("-000000-200.http"),
+        "{files:?}"
+    );
+    assert!(
+        files[1].to_str().unwrap().ends_with("-000001-401.http"),
+        "{files:?}"
+    );
+    // The recorded files are what `verify` reads: the first verifies, the second is
+    // the same rejection, with the same hint.
+    let out = Command::new(BIN)
+        .env("NEXIO_WEBHOOK_SECRET", SECRET)
+        .args(["verify", "--explain"])
+        .args(&files)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains(": ok run.completed"), "{stdout}{stderr}");
+    assert!(
+        format!("{stdout}{stderr}").contains("trailing_newline_changed"),
+        "{stdout}{stderr}"
+    );
+    // And `replay` re-signs the recorded delivery: a duplicate of the processed one.
+    let out = Command::new(BIN)
+        .env("NEXIO_WEBHOOK_SECRET", SECRET)
+        .args(["replay", "--url", &listen.url])
+        .arg(&files[0])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("duplicate"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

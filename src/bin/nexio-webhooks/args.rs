@@ -278,6 +278,12 @@ pub struct ListenArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub forward_timeout: f64,
 
+    /// Write each request received on the delivery path to DIR as a raw .http file
+    /// (for `verify --explain` and `replay`); bodies refused before their end are
+    /// written as far as they were read
+    #[arg(long, value_name = "DIR")]
+    pub record: Option<std::path::PathBuf>,
+
     /// Share the replay guard in Redis (redis://host:port/db), for several listeners
     #[arg(long, value_name = "URL")]
     pub redis: Option<String>,

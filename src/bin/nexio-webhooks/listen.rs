@@ -20,6 +20,7 @@
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -346,6 +347,18 @@ pub async fn run(args: &ListenArgs) -> Result<Outcome, UsageError> {
             })
         }
     };
+    let observer = Observer {
+        verifier: verifier.clone(),
+        record: match &args.record {
+            None => None,
+            Some(dir) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| UsageError::new(format!("--record {}: {e}", dir.display())))?;
+                Some(Arc::new(dir.clone()))
+            }
+        },
+        seq: Arc::new(AtomicU64::new(0)),
+    };
     let receiver = Receiver::new(verifier)
         .with_body_limit(args.max_body)
         .with_shared_replay_guard(guard);
@@ -360,7 +373,8 @@ pub async fn run(args: &ListenArgs) -> Result<Outcome, UsageError> {
             &args.path,
             post(receive)
                 .route_layer(layer)
-                .fallback(method_not_allowed),
+                .fallback(method_not_allowed)
+                .layer(axum::middleware::from_fn_with_state(observer, observe)),
         )
         .fallback(move |method: Method, uri: Uri| not_found(method, uri, path.clone()))
         .with_state(state);
@@ -379,6 +393,147 @@ pub async fn run(args: &ListenArgs) -> Result<Outcome, UsageError> {
     serve(socket, app, shutdown_signal()).await;
     say("stopped\n");
     Ok(Outcome::Success)
+}
+
+/// Around the verifying layer: sees the bytes the layer reads (never more: it copies
+/// them as they pass), then logs the hint codes of a rejection (`Verifier::diagnose`)
+/// and, with `--record DIR`, writes the delivery as a raw `.http` file.
+#[derive(Clone)]
+struct Observer {
+    verifier: nexio_webhooks::Verifier,
+    record: Option<Arc<std::path::PathBuf>>,
+    seq: Arc<AtomicU64>,
+}
+
+/// A request body that copies what is read of it.
+struct Tee {
+    inner: axum::body::Body,
+    seen: Arc<std::sync::Mutex<(Vec<u8>, bool)>>,
+}
+
+impl axum::body::HttpBody for Tee {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if let std::task::Poll::Ready(frame) = &polled {
+            let mut seen = self
+                .seen
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match frame {
+                Some(Ok(frame)) => {
+                    if let Some(data) = frame.data_ref() {
+                        seen.0.extend_from_slice(data);
+                    }
+                }
+                None => seen.1 = true,
+                Some(Err(_)) => {}
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+async fn observe(
+    State(observer): State<Observer>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let head = (
+        parts.method.clone(),
+        parts.uri.clone(),
+        parts.headers.clone(),
+    );
+    let seen = Arc::new(std::sync::Mutex::new((Vec::new(), false)));
+    let tee = Tee {
+        inner: body,
+        seen: Arc::clone(&seen),
+    };
+    let response = next
+        .run(axum::extract::Request::from_parts(
+            parts,
+            axum::body::Body::new(tee),
+        ))
+        .await;
+    let (body, complete) = std::mem::take(
+        &mut *seen
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    let status = response.status();
+    if matches!(status.as_u16(), 400 | 401) {
+        let now = nexio_webhooks::unix_now();
+        let hints: Vec<&'static str> = if complete {
+            let diagnosis = observer.verifier.diagnose(&head.2, &body, now);
+            diagnosis.hints().iter().map(|h| h.code()).collect()
+        } else {
+            observer
+                .verifier
+                .diagnose_headers(&head.2, now)
+                .iter()
+                .map(|h| h.code())
+                .collect()
+        };
+        if !hints.is_empty() {
+            say(&format!("{}   hints: {}\n", now_text(), hints.join(", ")));
+        }
+    }
+    if let Some(dir) = &observer.record {
+        let n = observer.seq.fetch_add(1, Ordering::Relaxed);
+        record_http(dir, n, status, &head, &body, complete);
+    }
+    response
+}
+
+/// Writes one received request as a raw `.http` file (what `verify` and `replay`
+/// read): `<time>-<n>-<status>.http`. A body not read to its end (refused before or
+/// while it was read) is written as far as it was read, and `.partial` is added to
+/// the name.
+fn record_http(
+    dir: &std::path::Path,
+    n: u64,
+    status: StatusCode,
+    (method, uri, headers): &(Method, Uri, HeaderMap),
+    body: &[u8],
+    complete: bool,
+) {
+    let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
+    let name = format!(
+        "{stamp}-{n:06}-{}{}.http",
+        status.as_u16(),
+        if complete { "" } else { ".partial" }
+    );
+    let mut file = format!("{method} {uri} HTTP/1.1\r\n").into_bytes();
+    for (name, value) in headers {
+        if name == header::CONTENT_LENGTH || name == header::TRANSFER_ENCODING {
+            continue;
+        }
+        file.extend_from_slice(name.as_str().as_bytes());
+        file.extend_from_slice(b": ");
+        file.extend_from_slice(value.as_bytes());
+        file.extend_from_slice(b"\r\n");
+    }
+    file.extend_from_slice(format!("Content-Length: {}\r\n\r\n", body.len()).as_bytes());
+    file.extend_from_slice(body);
+    let path = dir.join(&name);
+    match std::fs::write(&path, &file) {
+        Ok(()) => say(&format!("{}   recorded {name}\n", now_text())),
+        Err(e) => say(&format!("{}   could not record {name}: {e}\n", now_text())),
+    }
 }
 
 /// How long a client may take to send a request's head: a sender trickling its
