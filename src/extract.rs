@@ -232,5 +232,8 @@ pub struct VerifiedDelivery {
 #[cfg_attr(not(any(feature = "tower", feature = "actix-web")), allow(dead_code))]
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LayerVerified {
+    // Read by the extractors (features `axum`, `actix-web`); the layer alone only
+    // writes it.
+    #[cfg_attr(not(any(feature = "axum", feature = "actix-web")), allow(dead_code))]
     pub(crate) now: i64,
 }
