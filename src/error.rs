@@ -47,6 +47,13 @@ pub enum VerifyError {
     /// Strict mode: `X-Nexio-Webhook-Version` differs from the signed body's
     /// `webhook_version`.
     VersionHeaderMismatch,
+    /// Strict mode, a verifier built from endpoints: the signed body's `type` is not
+    /// in the signing endpoint's `events`. Verified, but not for this receiver: 422.
+    EventNotSubscribed,
+    /// Strict mode, a verifier built from endpoints: the signed body's
+    /// `data.run.environment` is not the signing endpoint's environment (a `test` run
+    /// at a `live` endpoint). Verified, but not for this receiver: 422.
+    EnvironmentMismatch,
 }
 
 /// The grammar rule a malformed `X-Nexio-Signature` header broke.
@@ -75,13 +82,19 @@ impl VerifyError {
             Self::TimestampHeaderMismatch => "timestamp_header_mismatch",
             Self::EventHeaderMismatch => "event_header_mismatch",
             Self::VersionHeaderMismatch => "version_header_mismatch",
+            Self::EventNotSubscribed => "event_not_subscribed",
+            Self::EnvironmentMismatch => "environment_mismatch",
         }
     }
 
     /// The HTTP status a receiver should answer with: 400 for malformed input, 401 for
-    /// authentication failures (bad signature, stale or future timestamp, bearer token).
+    /// authentication failures (bad signature, stale or future timestamp, bearer token),
+    /// 422 for a verified delivery the signing endpoint did not promise
+    /// (`event_not_subscribed`, `environment_mismatch`).
     pub fn status(&self) -> StatusCode {
-        if self.is_authentication_failure() {
+        if matches!(self, Self::EventNotSubscribed | Self::EnvironmentMismatch) {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else if self.is_authentication_failure() {
             StatusCode::UNAUTHORIZED
         } else {
             StatusCode::BAD_REQUEST
@@ -141,6 +154,12 @@ impl fmt::Display for VerifyError {
             }
             Self::VersionHeaderMismatch => {
                 f.write_str("X-Nexio-Webhook-Version differs from the signed payload version")
+            }
+            Self::EventNotSubscribed => {
+                f.write_str("the signed event type is not one the endpoint subscribed to")
+            }
+            Self::EnvironmentMismatch => {
+                f.write_str("the signed run's environment is not the endpoint's")
             }
         }
     }

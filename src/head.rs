@@ -94,6 +94,21 @@ pub(crate) fn scan(body: &[u8]) -> Option<Head<'_>> {
     }
 }
 
+/// The `data.run.environment` string of a verified body, for comparing with an
+/// endpoint's environment: a walk down those three keys (the first occurrence of
+/// each), skipping everything else. `None` when the path is not there or is not a
+/// string.
+pub(crate) fn run_environment(body: &[u8]) -> Option<RawStr<'_>> {
+    let mut s = Scanner { rest: body };
+    for key in [b"data".as_slice(), b"run", b"environment"] {
+        s.field(key)?;
+    }
+    if s.peek() != Some(b'"') {
+        return None;
+    }
+    s.string().map(RawStr)
+}
+
 /// Nesting deeper than this is not walked (serde_json's own limit is 128).
 const MAX_DEPTH: usize = 128;
 
@@ -121,6 +136,31 @@ impl<'a> Scanner<'a> {
     fn ws(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.rest = self.rest.get(1..).unwrap_or_default();
+        }
+    }
+
+    /// At an object: moves to the value of its first member named `want`.
+    fn field(&mut self, want: &[u8]) -> Option<()> {
+        self.ws();
+        self.eat(b'{')?;
+        self.ws();
+        if self.peek() == Some(b'}') {
+            return None;
+        }
+        loop {
+            self.ws();
+            let key = self.string()?;
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            if key == want {
+                return Some(());
+            }
+            self.skip_value()?;
+            self.ws();
+            if self.next()? != b',' {
+                return None;
+            }
         }
     }
 
@@ -258,6 +298,19 @@ mod tests {
             "]".repeat(MAX_DEPTH + 1)
         );
         assert!(scan(past.as_bytes()).is_none());
+    }
+
+    #[test]
+    fn run_environment_path() {
+        let body = br#"{"id":"e","data":{"x":[1,{"environment":"no"}],"run":{"run_id":"r","environment":"staging_eu"}},"environment":"top"}"#;
+        assert_eq!(
+            run_environment(body).and_then(|r| r.decode()).as_deref(),
+            Some("staging_eu")
+        );
+        assert!(run_environment(br#"{"data":{"run":{"environment":5}}}"#).is_none());
+        assert!(run_environment(br#"{"data":{"run":{}}}"#).is_none());
+        assert!(run_environment(br#"{"data":[]}"#).is_none());
+        assert!(run_environment(b"").is_none());
     }
 
     #[test]

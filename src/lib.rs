@@ -16,6 +16,7 @@
 
 mod claim;
 mod diagnose;
+mod endpoint;
 mod error;
 mod event;
 mod extract;
@@ -54,6 +55,7 @@ pub mod tower;
 
 pub use claim::{AsyncReplayGuard, BoxFuture, Claim};
 pub use diagnose::{Diagnosis, Hint};
+pub use endpoint::{Endpoint, EndpointError};
 pub use error::{InvalidEventReason, MalformedReason, ParseError, VerifyError};
 pub use event::{Environment, Event, EventKind, Run, RunStatus, VersionPolicy, WEBHOOK_VERSION};
 pub use extract::{FromVerified, NexioWebhook, RawBody, VerifiedDelivery};

@@ -230,6 +230,13 @@ impl BearerToken {
     }
 }
 
+impl BearerToken {
+    /// Whether `other` is the same token (constant time on the digests).
+    pub(crate) fn same_as(&self, other: &Self) -> bool {
+        bool::from(self.digest.as_slice().ct_eq(other.digest.as_slice()))
+    }
+}
+
 fn token_digest(token: &[u8]) -> [u8; 32] {
     Sha256::new()
         .chain_update(b"nexio-webhooks bearer v1\0")

@@ -1,9 +1,11 @@
 //! A verified delivery: the only way to the typed events.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
+use crate::endpoint::Expectations;
 use crate::error::{InvalidEventReason, ParseError, VerifyError};
-use crate::event::{self, Event, VersionPolicy};
+use crate::event::{self, Environment, Event, VersionPolicy};
 use crate::head;
 use crate::headers::HeaderLookup;
 use crate::secret::KeyId;
@@ -28,6 +30,16 @@ pub struct Verified<'a> {
     unsigned: UnsignedHeaders<'a>,
     replayable_until: i64,
     version_policy: VersionPolicy,
+    /// The endpoint whose secret matched, when the verifier was built from endpoints.
+    endpoint: Option<SignedBy>,
+}
+
+/// The endpoint that signed, and whether its checks against the body are still to
+/// run (non-strict mode) or already passed (strict mode).
+#[derive(Clone)]
+pub(crate) struct SignedBy {
+    pub(crate) expectations: Arc<Expectations>,
+    pub(crate) pending: bool,
 }
 
 /// The unsigned headers' agreement with the signed data, as far as it has been
@@ -97,6 +109,7 @@ impl core::fmt::Debug for Verified<'_> {
             .field("mismatches", &self.mismatches())
             .field("replayable_until", &self.replayable_until)
             .field("version_policy", &self.version_policy)
+            .field("endpoint_id", &self.endpoint_id())
             .finish()
     }
 }
@@ -112,6 +125,7 @@ impl<'a> Verified<'a> {
         unsigned: UnsignedHeaders<'a>,
         replayable_until: i64,
         version_policy: VersionPolicy,
+        endpoint: Option<SignedBy>,
     ) -> Self {
         Self {
             body,
@@ -122,7 +136,25 @@ impl<'a> Verified<'a> {
             unsigned,
             replayable_until,
             version_policy,
+            endpoint,
         }
+    }
+
+    /// The id of the endpoint whose secret matched, when the verifier was built with
+    /// [`crate::Verifier::for_endpoint`] or [`crate::Verifier::for_endpoints`]: with
+    /// several endpoints on one URL, which of them signed this delivery.
+    pub fn endpoint_id(&self) -> Option<&str> {
+        self.endpoint.as_ref().map(|e| e.expectations.id.as_str())
+    }
+
+    /// The environment of the endpoint whose secret matched, if it is known (see
+    /// [`Verified::endpoint_id`]). Not read from the body: the run's own environment
+    /// is compared with it, and a difference is
+    /// [`HeaderMismatches::environment_mismatch`].
+    pub fn endpoint_environment(&self) -> Option<&Environment> {
+        self.endpoint
+            .as_ref()
+            .and_then(|e| e.expectations.environment.as_ref())
     }
 
     /// The verified raw body.
@@ -155,13 +187,20 @@ impl<'a> Verified<'a> {
         self.delivery.and_then(|v| core::str::from_utf8(v).ok())
     }
 
-    /// Unsigned headers that disagreed with the signed data (non-strict mode).
+    /// Unsigned headers that disagreed with the signed data, and (for a verifier
+    /// built from endpoints) a body the signing endpoint did not promise: an event
+    /// type outside its subscription, a run from another environment (non-strict
+    /// mode; strict mode refuses them).
     ///
     /// `X-Nexio-Event` and `X-Nexio-Webhook-Version` are compared with the body here,
     /// on each call (a scan of the body's top-level fields, no allocation), not during
-    /// verification.
+    /// verification; so are the endpoint's `events` and `environment`.
     pub fn mismatches(&self) -> HeaderMismatches {
-        self.unsigned.resolve(self.body)
+        let m = self.unsigned.resolve(self.body);
+        match &self.endpoint {
+            Some(e) if e.pending => m.union(e.expectations.check(self.body)),
+            _ => m,
+        }
     }
 
     /// The last Unix second at which this same signed delivery would still pass the
@@ -215,6 +254,8 @@ impl<'a> Verified<'a> {
             delivery_id: self.delivery_id().map(str::to_owned),
             mismatches: self.mismatches(),
             replayable_until: self.replayable_until,
+            endpoint_id: self.endpoint_id().map(str::to_owned),
+            endpoint_environment: self.endpoint_environment().cloned(),
         }
     }
 }
@@ -235,19 +276,29 @@ pub struct DeliveryInfo {
     pub mismatches: HeaderMismatches,
     /// How long a replay guard must remember this delivery (Unix seconds).
     pub replayable_until: i64,
+    /// The endpoint whose secret matched (see [`Verified::endpoint_id`]).
+    pub endpoint_id: Option<String>,
+    /// That endpoint's environment (see [`Verified::endpoint_environment`]).
+    pub endpoint_environment: Option<Environment>,
 }
 
-/// Which unsigned headers disagreed with the signed data.
+/// Which unsigned headers disagreed with the signed data, and what in the signed
+/// body the signing endpoint did not promise.
 ///
 /// `X-Nexio-Timestamp` is compared with `t=`; `X-Nexio-Event` and
 /// `X-Nexio-Webhook-Version` with the signed body's `type` and `webhook_version`. A
-/// header that is absent is not a mismatch; one that is repeated is.
+/// header that is absent is not a mismatch; one that is repeated is. For a verifier
+/// built from endpoints, the body's `type` is compared with the endpoint's `events`
+/// and its `data.run.environment` with the endpoint's `environment`; a body where
+/// either is missing is not a mismatch (its parse says what is wrong).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct HeaderMismatches(u8);
 
 const TIMESTAMP: u8 = 1;
 const EVENT: u8 = 2;
 const VERSION: u8 = 4;
+const NOT_SUBSCRIBED: u8 = 8;
+const ENVIRONMENT: u8 = 16;
 
 impl HeaderMismatches {
     /// Nothing disagreed.
@@ -270,6 +321,18 @@ impl HeaderMismatches {
         self.0 & VERSION != 0
     }
 
+    /// The signed body's `type` is not in the signing endpoint's `events` (an alias
+    /// such as `evaluation.completed` counts as its event).
+    pub fn event_not_subscribed(&self) -> bool {
+        self.0 & NOT_SUBSCRIBED != 0
+    }
+
+    /// The signed body's `data.run.environment` is not the signing endpoint's
+    /// environment (compared exactly).
+    pub fn environment_mismatch(&self) -> bool {
+        self.0 & ENVIRONMENT != 0
+    }
+
     /// The mismatches as the errors strict mode would raise, in that order.
     pub fn errors(&self) -> impl Iterator<Item = VerifyError> + use<> {
         let bits = self.0;
@@ -277,6 +340,8 @@ impl HeaderMismatches {
             (TIMESTAMP, VerifyError::TimestampHeaderMismatch),
             (EVENT, VerifyError::EventHeaderMismatch),
             (VERSION, VerifyError::VersionHeaderMismatch),
+            (NOT_SUBSCRIBED, VerifyError::EventNotSubscribed),
+            (ENVIRONMENT, VerifyError::EnvironmentMismatch),
         ]
         .into_iter()
         .filter(move |(bit, _)| bits & bit != 0)
@@ -297,5 +362,17 @@ impl HeaderMismatches {
 
     pub(crate) fn set_version(&mut self) {
         self.0 |= VERSION;
+    }
+
+    pub(crate) fn set_event_not_subscribed(&mut self) {
+        self.0 |= NOT_SUBSCRIBED;
+    }
+
+    pub(crate) fn set_environment_mismatch(&mut self) {
+        self.0 |= ENVIRONMENT;
+    }
+
+    pub(crate) fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
     }
 }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::endpoint::{Endpoint, EndpointError, Expectations};
 use crate::error::{MalformedReason, VerifyError};
 use crate::event::VersionPolicy;
 use crate::header::{MAX_SIGNATURES, SignatureHeader};
@@ -11,7 +12,7 @@ use crate::headers::{self, HeaderLookup, HeaderSource, VERIFY_HEADERS};
 use crate::mac::{DIGEST_LEN, PreparedKey, matches_any};
 use crate::secret::{BearerToken, KeyId, Secret};
 use crate::time::{Tolerance, WindowError, unix_now};
-use crate::verified::{HeaderMismatches, UnsignedHeaders, Verified};
+use crate::verified::{HeaderMismatches, SignedBy, UnsignedHeaders, Verified};
 
 /// Verifies Nexio deliveries for one endpoint.
 ///
@@ -62,6 +63,8 @@ pub(crate) struct KeyEntry {
     /// The secret under other key conventions, for [`Verifier::diagnose`] only;
     /// behind an `Arc` so the entries the hot path walks stay small.
     pub(crate) alternates: Arc<crate::diagnose::Alternates>,
+    /// The endpoint this secret belongs to, for a verifier built from endpoints.
+    pub(crate) endpoint: Option<Arc<Expectations>>,
 }
 
 impl core::fmt::Debug for Verifier {
@@ -92,6 +95,7 @@ impl Verifier {
                     key: PreparedKey::new(&secret),
                     expires_at: None,
                     alternates: crate::diagnose::Alternates::of(&secret),
+                    endpoint: None,
                 }],
                 tolerance: Tolerance::default(),
                 bearer: None,
@@ -106,14 +110,128 @@ impl Verifier {
         self
     }
 
+    /// A verifier for one endpoint as Nexio returned it: its secret, its bearer token
+    /// (required when `auth_token_configured` is true), and its expectations of every
+    /// delivery — the run's environment is the endpoint's, the event type is one it
+    /// subscribed to. A delivery that breaks them is reported in
+    /// [`Verified::mismatches`] (`event_not_subscribed`, `environment_mismatch`), and
+    /// refused with a 422 in strict mode. [`Verified::endpoint_id`] names the endpoint.
+    ///
+    /// Errors: [`EndpointError::MissingSecret`] when the endpoint has no secret (give
+    /// it with [`Endpoint::with_secret`] or [`Verifier::for_endpoint_with_secret`]),
+    /// [`EndpointError::BearerTokenRequired`] when `auth_token_configured` is true and
+    /// no token was given with [`Endpoint::with_bearer_token`]: the misconfiguration
+    /// is found at start-up, not at the first delivery.
+    ///
+    /// The other options chain as usual; a secret added with
+    /// [`Verifier::with_secret`] belongs to the first endpoint.
+    ///
+    /// ```
+    /// use nexio_webhooks::{Endpoint, EndpointError, Verifier};
+    ///
+    /// let answer = r#"{"id": "wh_1", "environment": "live", "events": ["run.completed"],
+    ///     "auth_token_configured": false, "secret": "whsec_abc123def456"}"#;
+    /// let endpoint: Endpoint = serde_json::from_str(answer)?;
+    /// let verifier = Verifier::for_endpoint(&endpoint)?.with_strict(true);
+    ///
+    /// let with_token = endpoint.with_auth_token_configured(true);
+    /// assert_eq!(
+    ///     Verifier::for_endpoint(&with_token).err(),
+    ///     Some(EndpointError::BearerTokenRequired)
+    /// );
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn for_endpoint(endpoint: &Endpoint) -> Result<Self, EndpointError> {
+        Self::for_endpoints(core::slice::from_ref(endpoint))
+    }
+
+    /// [`Verifier::for_endpoint`] with the secret given separately, for an answer that
+    /// does not show it (update, get). It replaces any secret the endpoint holds.
+    pub fn for_endpoint_with_secret(
+        endpoint: &Endpoint,
+        secret: Secret,
+    ) -> Result<Self, EndpointError> {
+        Self::for_endpoint(&endpoint.clone().with_secret(secret))
+    }
+
+    /// A verifier for several endpoints on one URL (say the `test` and the `live`
+    /// one), each with its own secret: a delivery verifies with any of them, and
+    /// [`Verified::endpoint_id`] / [`Verified::endpoint_environment`] say which
+    /// endpoint signed it. Each delivery is checked against the expectations of the
+    /// endpoint whose secret matched, as in [`Verifier::for_endpoint`].
+    ///
+    /// Errors, besides those of [`Verifier::for_endpoint`] for each endpoint:
+    /// [`EndpointError::NoEndpoints`], [`EndpointError::SharedSecret`] (two endpoints
+    /// with one secret could not be told apart), and
+    /// [`EndpointError::BearerTokensDiffer`]: the bearer token is checked before the
+    /// signature, so the endpoints on one URL must all have the same token or none.
+    ///
+    /// ```
+    /// use nexio_webhooks::{Endpoint, Environment, Secret, Signer, Verifier};
+    ///
+    /// let live = Endpoint::new("wh_live")
+    ///     .with_environment(Environment::Live)
+    ///     .with_secret(Secret::new("whsec_live")?);
+    /// let test = Endpoint::new("wh_test")
+    ///     .with_environment(Environment::Test)
+    ///     .with_secret(Secret::new("whsec_test")?);
+    /// let verifier = Verifier::for_endpoints(&[live, test])?;
+    ///
+    /// let delivery = Signer::new(Secret::new("whsec_test")?)
+    ///     .delivery(nexio_webhooks::sample::RUN_COMPLETED)
+    ///     .timestamp(1_774_180_800)
+    ///     .build();
+    /// let verified = verifier.verify_at(&delivery, delivery.body(), 1_774_180_800)?;
+    /// assert_eq!(verified.endpoint_id(), Some("wh_test"));
+    /// assert_eq!(verified.endpoint_environment(), Some(&Environment::Test));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn for_endpoints(endpoints: &[Endpoint]) -> Result<Self, EndpointError> {
+        let (first, rest) = endpoints.split_first().ok_or(EndpointError::NoEndpoints)?;
+        let mut keys = Vec::with_capacity(endpoints.len());
+        for endpoint in endpoints {
+            let secret = endpoint.secret().ok_or(EndpointError::MissingSecret)?;
+            if endpoint.auth_token_configured() && endpoint.bearer_token().is_none() {
+                return Err(EndpointError::BearerTokenRequired);
+            }
+            if keys
+                .iter()
+                .any(|k: &KeyEntry| k.key.id() == secret.key_id())
+            {
+                return Err(EndpointError::SharedSecret);
+            }
+            keys.push(KeyEntry {
+                key: PreparedKey::new(secret),
+                expires_at: None,
+                alternates: crate::diagnose::Alternates::of(secret),
+                endpoint: Some(endpoint.expectations()),
+            });
+        }
+        let bearer = first.bearer_token();
+        if rest.iter().any(|e| !same_token(e.bearer_token(), bearer)) {
+            return Err(EndpointError::BearerTokensDiffer);
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                keys,
+                tolerance: Tolerance::default(),
+                bearer: bearer.cloned(),
+                strict: false,
+                version_policy: VersionPolicy::Exact,
+            }),
+        })
+    }
+
     /// Also accepts signatures made with `secret`, with no expiry (secret rotation).
     #[must_use]
     pub fn with_secret(self, secret: Secret) -> Self {
         self.edit(|i| {
+            let endpoint = i.keys.first().and_then(|k| k.endpoint.clone());
             i.keys.push(KeyEntry {
                 key: PreparedKey::new(&secret),
                 expires_at: None,
                 alternates: crate::diagnose::Alternates::of(&secret),
+                endpoint,
             });
         })
     }
@@ -133,10 +251,12 @@ impl Verifier {
     #[must_use]
     pub fn with_secret_expiring(self, secret: Secret, expires_at: i64) -> Self {
         self.edit(|i| {
+            let endpoint = i.keys.first().and_then(|k| k.endpoint.clone());
             i.keys.push(KeyEntry {
                 key: PreparedKey::new(&secret),
                 expires_at: Some(expires_at),
                 alternates: crate::diagnose::Alternates::of(&secret),
+                endpoint,
             });
         })
     }
@@ -169,7 +289,9 @@ impl Verifier {
 
     /// Strict mode: reject (instead of only reporting) a delivery whose unsigned
     /// `X-Nexio-Timestamp`, `X-Nexio-Event` or `X-Nexio-Webhook-Version` header
-    /// disagrees with the signed data. Default: off.
+    /// disagrees with the signed data, and, for a verifier built from endpoints, one
+    /// whose signed body the signing endpoint did not promise
+    /// (`event_not_subscribed`, `environment_mismatch`, answered 422). Default: off.
     #[must_use]
     pub fn with_strict(self, strict: bool) -> Self {
         self.edit(|i| i.strict = strict)
@@ -242,7 +364,7 @@ impl Verifier {
             authorization,
         ] = found;
         let (signature, skew) = self.check_headers_inner(signature, authorization, now)?;
-        let key_id = self.check_mac(&signature, body, now)?;
+        let entry = self.check_mac(&signature, body, now)?;
         let mut unsigned = unsigned_headers(timestamp, event, version, &signature);
         if self.inner.strict {
             // Strict mode rejects on any mismatch, so it compares with the body now;
@@ -252,6 +374,21 @@ impl Verifier {
             }
             unsigned = UnsignedHeaders::NONE;
         }
+        // One branch when the verifier was not built from endpoints.
+        let endpoint = match &entry.endpoint {
+            None => None,
+            Some(expectations) => {
+                if self.inner.strict
+                    && let Some(e) = expectations.check(body).first_error()
+                {
+                    return Err(e);
+                }
+                Some(SignedBy {
+                    expectations: Arc::clone(expectations),
+                    pending: !self.inner.strict,
+                })
+            }
+        };
         let delivery = match delivery {
             HeaderLookup::One(v) => Some(v),
             _ => None,
@@ -260,11 +397,12 @@ impl Verifier {
             body,
             signature.timestamp(),
             skew,
-            key_id,
+            entry.key.id(),
             delivery,
             unsigned,
             self.inner.tolerance.replayable_until(signature.timestamp()),
             self.inner.version_policy,
+            endpoint,
         ))
     }
 
@@ -336,7 +474,7 @@ impl Verifier {
         signature: &SignatureHeader<'_>,
         body: &[u8],
         now: i64,
-    ) -> Result<KeyId, VerifyError> {
+    ) -> Result<&KeyEntry, VerifyError> {
         match signature.candidate_count() {
             0 => Err(VerifyError::SignatureMismatch),
             // The usual header carries one `v1`: no array of 16 to fill.
@@ -356,7 +494,7 @@ impl Verifier {
         signature: &SignatureHeader<'_>,
         body: &[u8],
         now: i64,
-    ) -> Result<KeyId, VerifyError> {
+    ) -> Result<&KeyEntry, VerifyError> {
         for entry in &self.inner.keys {
             if entry.expires_at.is_some_and(|exp| now > exp) {
                 continue;
@@ -367,7 +505,7 @@ impl Verifier {
                 return Err(VerifyError::SignatureMismatch);
             };
             if matches_any(&expected, &[digest]) {
-                return Ok(entry.key.id());
+                return Ok(entry);
             }
         }
         Err(VerifyError::SignatureMismatch)
@@ -379,7 +517,7 @@ impl Verifier {
         signature: &SignatureHeader<'_>,
         body: &[u8],
         now: i64,
-    ) -> Result<KeyId, VerifyError> {
+    ) -> Result<&KeyEntry, VerifyError> {
         let mut decoded = [[0u8; DIGEST_LEN]; MAX_SIGNATURES];
         let mut count = 0usize;
         for (slot, digest) in decoded.iter_mut().zip(signature.digests()) {
@@ -403,14 +541,14 @@ impl Verifier {
         candidates: &[[u8; DIGEST_LEN]],
         body: &[u8],
         now: i64,
-    ) -> Result<KeyId, VerifyError> {
+    ) -> Result<&KeyEntry, VerifyError> {
         for entry in &self.inner.keys {
             if entry.expires_at.is_some_and(|exp| now > exp) {
                 continue;
             }
             let expected = entry.key.sign(signature.timestamp_text(), body);
             if matches_any(&expected, candidates) {
-                return Ok(entry.key.id());
+                return Ok(entry);
             }
         }
         Err(VerifyError::SignatureMismatch)
@@ -420,7 +558,9 @@ impl Verifier {
     ///
     /// Checks the header grammar, the replay window and the HMAC only. It does **not**
     /// check the bearer token or any other header (it has none to look at): use
-    /// [`Verifier::verify_at`] when a bearer token is configured.
+    /// [`Verifier::verify_at`] when a bearer token is configured. For a verifier built
+    /// from endpoints, the endpoint's checks against the body are reported in
+    /// [`Verified::mismatches`] (never refused here, even in strict mode).
     pub fn verify_signature_at<'a>(
         &self,
         signature_header: &'a [u8],
@@ -430,17 +570,30 @@ impl Verifier {
         let signature =
             SignatureHeader::parse(signature_header).map_err(VerifyError::from_header)?;
         let skew = self.check_window(signature.timestamp(), now)?;
-        let key_id = self.check_mac(&signature, body, now)?;
+        let entry = self.check_mac(&signature, body, now)?;
         Ok(Verified::new(
             body,
             signature.timestamp(),
             skew,
-            key_id,
+            entry.key.id(),
             None,
             UnsignedHeaders::NONE,
             self.inner.tolerance.replayable_until(signature.timestamp()),
             self.inner.version_policy,
+            entry.endpoint.as_ref().map(|e| SignedBy {
+                expectations: Arc::clone(e),
+                pending: true,
+            }),
         ))
+    }
+}
+
+/// Whether two optional tokens are the same (constant time on their digests).
+fn same_token(a: Option<&BearerToken>, b: Option<&BearerToken>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => a.same_as(b),
+        _ => false,
     }
 }
 
