@@ -242,6 +242,11 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub explain: bool,
 
+    /// Largest accepted body in bytes, as `listen` and the receivers apply it
+    /// (larger: payload_too_large, and the file is not read past it)
+    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+    pub max_body: usize,
+
     #[command(flatten)]
     pub policy: PolicyArgs,
 }

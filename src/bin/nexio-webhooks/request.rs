@@ -29,15 +29,34 @@ pub enum RequestError {
     HeadTooLarge,
     NoBlankLine,
     BadRequestLine,
-    BadHeaderLine { line: usize },
+    BadHeaderLine {
+        line: usize,
+    },
     TooManyHeaders,
     TransferEncoding,
     BadContentLength,
-    ContentLengthMismatch { declared: u64, actual: usize },
+    ContentLengthMismatch {
+        declared: u64,
+        actual: usize,
+    },
+    /// The body (announced by `Content-Length`, or found after the head) is longer
+    /// than the limit: `payload_too_large`, as a receiver answers 413.
+    BodyTooLarge {
+        limit: usize,
+    },
 }
 
 impl RequestError {
     pub const CODE: &'static str = "invalid_request";
+
+    /// The error code reported: `payload_too_large` for a body over the limit, as
+    /// the receivers answer it; `invalid_request` for everything else.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BodyTooLarge { .. } => "payload_too_large",
+            _ => Self::CODE,
+        }
+    }
 }
 
 impl fmt::Display for RequestError {
@@ -68,12 +87,24 @@ impl fmt::Display for RequestError {
                 f,
                 "Content-Length says {declared} bytes but {actual} follow the blank line (was the file edited?)"
             ),
+            Self::BodyTooLarge { limit } => write!(
+                f,
+                "the body is larger than {limit} bytes, the limit a receiver applies (see --max-body)"
+            ),
         }
     }
 }
 
-/// Parses a whole file.
+/// Parses a whole file, of any body length.
 pub fn parse(bytes: &[u8]) -> Result<Request<'_>, RequestError> {
+    parse_with_limit(bytes, usize::MAX)
+}
+
+/// Parses a file whose body may be at most `max_body` bytes: a longer body, or a
+/// `Content-Length` announcing one, is [`RequestError::BodyTooLarge`] (decided before
+/// the length is compared with what follows, so a file cut off after
+/// [`MAX_HEAD`]` + max_body + 1` bytes is refused as too large, not as edited).
+pub fn parse_with_limit(bytes: &[u8], max_body: usize) -> Result<Request<'_>, RequestError> {
     if bytes.is_empty() {
         return Err(RequestError::Empty);
     }
@@ -104,7 +135,7 @@ pub fn parse(bytes: &[u8]) -> Result<Request<'_>, RequestError> {
         headers.push(parse_header_line(line).ok_or(RequestError::BadHeaderLine { line: line_no })?);
     }
     let body = lines.rest;
-    check_framing(&headers, body.len())?;
+    check_framing(&headers, body.len(), max_body)?;
     Ok(Request {
         method,
         target,
@@ -170,9 +201,12 @@ fn parse_request_line(line: &[u8]) -> Result<(&str, &str), RequestError> {
     Ok((method, target))
 }
 
-/// `Name: value`, the value without surrounding spaces/tabs. Refused: an empty name
-/// or one with non-token bytes (including whitespace before the colon, RFC 9112
-/// §5.1), obsolete line folding, and control bytes in the value.
+/// `Name: value`, the value without surrounding spaces and tabs — only those, as
+/// httparse (hyper) and actix-http strip them (RFC 9110 §5.5 OWS): a form feed or
+/// vertical tab next to a value is a control byte, refused as those servers refuse
+/// it. Refused: an empty name or one with non-token bytes (including whitespace
+/// before the colon, RFC 9112 §5.1), obsolete line folding, and control bytes in the
+/// value.
 fn parse_header_line(line: &[u8]) -> Option<(&str, &[u8])> {
     let colon = line.iter().position(|&b| b == b':')?;
     let (name, value) = line.split_at_checked(colon)?;
@@ -180,14 +214,29 @@ fn parse_header_line(line: &[u8]) -> Option<(&str, &[u8])> {
     if name.is_empty() || !name.iter().copied().all(is_tchar) {
         return None;
     }
-    let value = value.trim_ascii();
+    let value = trim_ows(value);
     if value.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
         return None;
     }
     Some((std::str::from_utf8(name).ok()?, value))
 }
 
-fn check_framing(headers: &[(&str, &[u8])], body_len: usize) -> Result<(), RequestError> {
+/// `value` without leading and trailing SP and HTAB (and nothing else).
+fn trim_ows(value: &[u8]) -> &[u8] {
+    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = value.iter().position(|b| !is_ows(b)).unwrap_or(value.len());
+    let end = value
+        .iter()
+        .rposition(|b| !is_ows(b))
+        .map_or(start, |i| i.saturating_add(1));
+    value.get(start..end).unwrap_or_default()
+}
+
+fn check_framing(
+    headers: &[(&str, &[u8])],
+    body_len: usize,
+    max_body: usize,
+) -> Result<(), RequestError> {
     if headers
         .iter()
         .any(|(n, _)| n.eq_ignore_ascii_case("transfer-encoding"))
@@ -198,7 +247,9 @@ fn check_framing(headers: &[(&str, &[u8])], body_len: usize) -> Result<(), Reque
         .iter()
         .filter(|(n, _)| n.eq_ignore_ascii_case("content-length"))
         .map(|(_, v)| *v);
+    let too_large = RequestError::BodyTooLarge { limit: max_body };
     match (lengths.next(), lengths.next()) {
+        (None, _) if body_len > max_body => Err(too_large),
         (None, _) => Ok(()),
         (Some(v), None) => {
             let declared = std::str::from_utf8(v)
@@ -206,7 +257,9 @@ fn check_framing(headers: &[(&str, &[u8])], body_len: usize) -> Result<(), Reque
                 .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
                 .and_then(|s| s.parse::<u64>().ok())
                 .ok_or(RequestError::BadContentLength)?;
-            if u64::try_from(body_len).ok() == Some(declared) {
+            if u64::try_from(max_body).is_ok_and(|max| declared > max) || body_len > max_body {
+                Err(too_large)
+            } else if u64::try_from(body_len).ok() == Some(declared) {
                 Ok(())
             } else {
                 Err(RequestError::ContentLengthMismatch {
@@ -310,6 +363,67 @@ mod tests {
         for (raw, want) in cases {
             assert_eq!(parse(raw), Err(*want), "{:?}", String::from_utf8_lossy(raw));
         }
+    }
+
+    #[test]
+    fn only_spaces_and_tabs_around_values_as_hyper_and_actix() {
+        let r = parse(b"POST / HTTP/1.1\r\nX-A: \t 1 \t\r\nX-B:\r\nX-C: \t \r\n\r\n").unwrap();
+        assert_eq!(
+            r.headers,
+            vec![("X-A", &b"1"[..]), ("X-B", b""), ("X-C", b"")]
+        );
+        // Inner spaces and tabs are part of the value.
+        let r = parse(b"POST / HTTP/1.1\r\nX-A: a \t b\r\n\r\n").unwrap();
+        assert_eq!(r.headers, vec![("X-A", &b"a \t b"[..])]);
+        // A form feed or vertical tab is not whitespace to httparse or actix-http:
+        // refused wherever it stands, never trimmed.
+        for value in [
+            &b"\x0cv1"[..],
+            b"v1\x0c",
+            b" \x0c v1",
+            b"\x0bv1",
+            b"v1\x0b ",
+            b"v\x0c1",
+        ] {
+            let mut raw = b"POST / HTTP/1.1\r\nX-Nexio-Signature: ".to_vec();
+            raw.extend_from_slice(value);
+            raw.extend_from_slice(b"\r\n\r\n");
+            assert_eq!(
+                parse(&raw),
+                Err(RequestError::BadHeaderLine { line: 2 }),
+                "{value:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn body_limit_from_content_length_and_from_the_bytes() {
+        let raw = b"POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd";
+        assert_eq!(parse_with_limit(raw, 4).unwrap().body, b"abcd");
+        let too_large = Err(RequestError::BodyTooLarge { limit: 3 });
+        assert_eq!(parse_with_limit(raw, 3), too_large);
+        // Announced too large, even if fewer bytes follow (a file cut off on reading).
+        let raw = b"POST / HTTP/1.1\r\nContent-Length: 999999999999\r\n\r\nabcd";
+        assert_eq!(parse_with_limit(raw, 3), too_large);
+        // No Content-Length: the bytes after the head count.
+        assert_eq!(
+            parse_with_limit(b"POST / HTTP/1.1\r\n\r\nabcd", 3),
+            too_large
+        );
+        assert_eq!(
+            parse_with_limit(b"POST / HTTP/1.1\r\n\r\nabc", 3)
+                .unwrap()
+                .body,
+            b"abc"
+        );
+        // A malformed Content-Length stays invalid_request.
+        let raw = b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\nabcd";
+        assert_eq!(
+            parse_with_limit(raw, 3),
+            Err(RequestError::BadContentLength)
+        );
+        assert_eq!(too_large.unwrap_err().code(), "payload_too_large");
+        assert_eq!(RequestError::Empty.code(), "invalid_request");
     }
 
     #[test]
