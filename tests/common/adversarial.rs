@@ -240,10 +240,11 @@ impl Case {
         secrets.get(i).map(|(s, _)| s.key_id())
     }
 
-    /// The outcome expected through `front`.
+    /// The outcome expected through `front`. The command-line tool applies the
+    /// receivers' body limit, so `expect_http` holds for it too.
     pub fn expected(&self, front: Front) -> &str {
         match (front, &self.expect_http) {
-            (Front::Http, Some(e)) => e,
+            (Front::Http | Front::Cli, Some(e)) => e,
             _ => &self.expect,
         }
     }

@@ -1,5 +1,7 @@
 //! `verify`: check captured deliveries (raw HTTP request files).
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
 use std::path::Path;
 
@@ -53,11 +55,12 @@ impl Report {
     }
 }
 
-/// Verifies and parses one raw HTTP request at `now`.
-pub fn check(verifier: &Verifier, raw: &[u8], now: i64) -> Report {
-    let req = match request::parse(raw) {
+/// Verifies and parses one raw HTTP request at `now`, whose body may be at most
+/// `max_body` bytes (longer: `payload_too_large`).
+pub fn check(verifier: &Verifier, raw: &[u8], max_body: usize, now: i64) -> Report {
+    let req = match request::parse_with_limit(raw, max_body) {
         Ok(req) => req,
-        Err(e) => return Report::rejected(RequestError::CODE, Some(e.to_string())),
+        Err(e) => return Report::rejected(e.code(), Some(e.to_string())),
     };
     let verified = match verifier.verify_at(&req.headers, req.body, now) {
         Ok(v) => v,
@@ -132,18 +135,75 @@ pub fn describe_skew(skew: i64) -> String {
 }
 
 pub fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    read_at_most(path, MAX_FILE.saturating_add(1))
+}
+
+/// Reads a captured delivery whose body may be at most `max_body` bytes: never more
+/// than a head's worth ([`request::MAX_HEAD`]) plus `max_body` plus one byte, so a
+/// larger file is read only as far as it takes to tell it is too large.
+pub fn read_capture(path: &Path, max_body: usize) -> std::io::Result<Vec<u8>> {
+    let cap = u64::try_from(request::MAX_HEAD.saturating_add(max_body))
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    read_at_most(path, cap)
+}
+
+fn read_at_most(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     if path == Path::new("-") {
-        std::io::stdin()
-            .lock()
-            .take(MAX_FILE.saturating_add(1))
-            .read_to_end(&mut bytes)?;
+        std::io::stdin().lock().take(cap).read_to_end(&mut bytes)?;
     } else {
         std::fs::File::open(path)?
-            .take(MAX_FILE.saturating_add(1))
+            .take(cap)
             .read_to_end(&mut bytes)?;
     }
     Ok(bytes)
+}
+
+/// Is `c` unsafe to print raw: a control character (C0, DEL, C1 — the escape
+/// sequences of a terminal start with ESC or CSI), or a bidirectional override or
+/// isolate, which reorders what follows it on screen.
+fn is_unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` for a terminal: every control character (and bidirectional control) written
+/// as a Rust-style escape (`\x1b`, `\u{9b}`), everything else as is. A file name or
+/// header value can then never move the cursor, recolour, or retitle the terminal.
+pub fn printable(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_unprintable) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len().saturating_add(8));
+    for c in s.chars() {
+        if !is_unprintable(c) {
+            out.push(c);
+        } else if c.is_ascii() {
+            let _ = write!(out, "\\x{:02x}", u32::from(c));
+        } else {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A JSON text with what serde_json leaves raw in strings (DEL, C1 controls,
+/// bidirectional controls) written as `\uXXXX` too: the same JSON value, but nothing
+/// a terminal would act on. Those characters only occur inside strings.
+fn json_printable(json: String) -> String {
+    if !json.chars().any(is_unprintable) {
+        return json;
+    }
+    let mut out = String::with_capacity(json.len().saturating_add(8));
+    for c in json.chars() {
+        if is_unprintable(c) {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 pub fn run(args: &VerifyArgs) -> Result<Outcome, UsageError> {
@@ -153,8 +213,9 @@ pub fn run(args: &VerifyArgs) -> Result<Outcome, UsageError> {
     let mut unreadable = 0usize;
     let mut stdout = std::io::stdout().lock();
     for path in &args.files {
-        let name = path.to_string_lossy();
-        let bytes = match read_file(path) {
+        let lossy = path.to_string_lossy();
+        let name = printable(&lossy);
+        let bytes = match read_capture(path, args.max_body) {
             Ok(bytes) => bytes,
             Err(e) => {
                 eprintln!("error: cannot read {name}: {e}");
@@ -162,22 +223,15 @@ pub fn run(args: &VerifyArgs) -> Result<Outcome, UsageError> {
                 continue;
             }
         };
-        let report = if u64::try_from(bytes.len()).map_or(true, |n| n > MAX_FILE) {
-            Report::rejected(
-                RequestError::CODE,
-                Some(format!("the file is larger than {MAX_FILE} bytes")),
-            )
-        } else {
-            check(&verifier, &bytes, now)
-        };
+        let report = check(&verifier, &bytes, args.max_body, now);
         if !report.ok() {
             outcome = Outcome::Rejected;
         }
         for warning in &report.warnings {
-            eprintln!("warning: {name}: {warning}");
+            eprintln!("warning: {name}: {}", printable(warning));
         }
         if let Some(detail) = &report.detail {
-            eprintln!("{name}: {detail}");
+            eprintln!("{name}: {}", printable(detail));
         }
         if !report.ok()
             && let Some(skew) = report.skew
@@ -192,14 +246,16 @@ pub fn run(args: &VerifyArgs) -> Result<Outcome, UsageError> {
         let line = match args.format {
             VerifyFormat::Text => match (&report.code, &report.event_type, &report.event_id) {
                 (None, Some(t), Some(id)) => format!(
-                    "{name}: ok {t} {id} key={}",
-                    report.key_id.as_deref().unwrap_or("-")
+                    "{name}: ok {} {} key={}",
+                    printable(t),
+                    printable(id),
+                    printable(report.key_id.as_deref().unwrap_or("-"))
                 ),
                 (code, _, _) => {
                     let mut line = format!("{name}: rejected {}", code.unwrap_or("unknown"));
                     if args.explain {
                         for (code, message) in &report.hints {
-                            line.push_str(&format!("\n  hint {code}: {message}"));
+                            line.push_str(&format!("\n  hint {code}: {}", printable(message)));
                         }
                         if report.hints.is_empty() && report.code != Some(RequestError::CODE) {
                             line.push_str("\n  (no hint: the error code says it all)");
@@ -209,7 +265,7 @@ pub fn run(args: &VerifyArgs) -> Result<Outcome, UsageError> {
                 }
             },
             VerifyFormat::Json => serde_json::to_string(&JsonLine {
-                file: &name,
+                file: &lossy,
                 ok: report.ok(),
                 code: report.code,
                 event_type: report.event_type.as_deref(),
@@ -224,6 +280,7 @@ pub fn run(args: &VerifyArgs) -> Result<Outcome, UsageError> {
                         .collect()
                 }),
             })
+            .map(json_printable)
             .map_err(|e| UsageError::new(format!("cannot write JSON: {e}")))?,
         };
         if let Err(e) = writeln!(stdout, "{line}") {
