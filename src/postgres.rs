@@ -41,8 +41,7 @@
 //! #[derive(Clone)]
 //! struct App {
 //!     receiver: Receiver, // no replay guard: the claim is in the transaction
-//!     pool: sqlx::PgPool,
-//!     guard: PostgresReplayGuard,
+//!     guard: PostgresReplayGuard, // holds the pool: `guard.pool()`
 //! }
 //!
 //! impl FromRef<App> for Receiver {
@@ -54,7 +53,7 @@
 //! const UNAVAILABLE: Rejection = Rejection::ReplayGuard(ReplayGuardError::Unavailable);
 //!
 //! async fn webhook(State(app): State<App>, hook: NexioWebhook) -> Result<&'static str, Rejection> {
-//!     let mut tx = app.pool.begin().await.map_err(|_| UNAVAILABLE)?; // 503: retried
+//!     let mut tx = app.guard.begin().await?; // 503 when the database is away: retried
 //!     // A duplicate is `Err(Rejection::Duplicate)` (200 duplicate), a copy in progress
 //!     // `Err(Rejection::InProgress { .. })` (409), the database away a 503.
 //!     app.guard.claim_delivery_in(&mut *tx, &hook, app.receiver.now()).await?;
@@ -68,11 +67,16 @@
 //!             .await
 //!             .map_err(|_| UNAVAILABLE)?; // dropped: rolled back, claim and all
 //!     }
-//!     tx.commit().await.map_err(|_| UNAVAILABLE)?; // the completion
+//!     app.guard.commit(tx).await?; // the completion
 //!     Ok("processed") // 2xx only after the commit
 //! }
 //! # }
 //! ```
+//!
+//! [`begin`](PostgresReplayGuard::begin) and [`commit`](PostgresReplayGuard::commit)
+//! are the pool's, bounded by the guard's timeout and answering 503 on failure; your
+//! own `pool.begin()` works as well (give the pool an `acquire_timeout`: sqlx waits
+//! 30 s by default for a connection to a database that is down).
 //!
 //! Start-up: `PostgresReplayGuard::new(pool.clone())`, then
 //! [`migrate`](PostgresReplayGuard::migrate) (or run [`schema_sql`] in your own
@@ -228,7 +232,6 @@ pub enum TxClaimOutcome {
 /// A delivery claimed inside the caller's transaction: it becomes "processed" when,
 /// and only if, that transaction commits.
 #[derive(Clone, PartialEq, Eq)]
-#[must_use = "commit the transaction to complete the delivery"]
 pub struct TxClaim {
     key: Box<str>,
     owner: OwnerToken,
@@ -794,6 +797,58 @@ impl PostgresReplayGuard {
                 Some(&hook.info),
             )),
             Err(e) => Err(rejected(Rejection::ReplayGuard(e), Some(&hook.info))),
+        }
+    }
+
+    /// Begins a transaction on the guard's pool, bounded by the timeout: the
+    /// transaction to claim the delivery in, with [`claim_delivery_in`](Self::claim_delivery_in).
+    /// When the database cannot be reached, the answer is
+    /// `Rejection::ReplayGuard(Unavailable)` (503): nothing was processed, and Nexio
+    /// retries.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, Rejection> {
+        match tokio::time::timeout(self.timeout, self.pool.begin()).await {
+            Ok(Ok(tx)) => Ok(tx),
+            Ok(Err(e)) => {
+                log_failure("begin", &e);
+                Err(rejected(
+                    Rejection::ReplayGuard(ReplayGuardError::Unavailable),
+                    None,
+                ))
+            }
+            Err(_) => {
+                log_timeout("begin");
+                Err(rejected(
+                    Rejection::ReplayGuard(ReplayGuardError::Unavailable),
+                    None,
+                ))
+            }
+        }
+    }
+
+    /// Commits `tx`, bounded by the timeout: the completion of a delivery claimed in
+    /// it. `Ok` means the claim and your writes are durable: answer 2xx. An error
+    /// (503) means the commit did not happen, or its answer was lost: Nexio's retry is
+    /// then processed, or — if the commit did land — answered as a duplicate.
+    pub async fn commit(
+        &self,
+        tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    ) -> Result<(), Rejection> {
+        match tokio::time::timeout(self.timeout, tx.commit()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                log_failure("commit", &e);
+                Err(rejected(
+                    Rejection::ReplayGuard(ReplayGuardError::Unavailable),
+                    None,
+                ))
+            }
+            Err(_) => {
+                log_timeout("commit");
+                Err(rejected(
+                    Rejection::ReplayGuard(ReplayGuardError::Unavailable),
+                    None,
+                ))
+            }
         }
     }
 
