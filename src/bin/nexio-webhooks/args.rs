@@ -164,6 +164,13 @@ pub struct SignArgs {
     /// The receiver's URL (request line and Host for --format http; target for curl)
     #[arg(long, default_value = DEFAULT_URL)]
     pub url: String,
+
+    /// Sign as this endpoint sends (a JSON file, as `endpoint create --endpoint-file`
+    /// writes it): the run's data.run.environment set to the endpoint's (the body is
+    /// then written again compactly; a --set of it wins), a warning for an event type
+    /// it did not subscribe to; with auth_token_configured, --bearer-env is required
+    #[arg(long, value_name = "PATH")]
+    pub endpoint_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -217,6 +224,14 @@ pub struct PolicyArgs {
     /// `Authorization: Bearer <token>`
     #[arg(long, value_name = "NAME")]
     pub bearer_env: Option<String>,
+
+    /// The endpoint as Nexio returned it (a JSON file, as `endpoint create
+    /// --endpoint-file` writes it): its run environment and subscribed events are
+    /// checked against each signed body (environment_mismatch,
+    /// event_not_subscribed); with auth_token_configured, --bearer-env is required.
+    /// The secret still comes from --secret-file / --secret-env
+    #[arg(long, value_name = "PATH")]
+    pub endpoint_file: Option<PathBuf>,
 
     #[command(flatten)]
     pub secrets: SecretArgs,
@@ -391,7 +406,12 @@ pub struct EndpointCreateArgs {
     #[arg(long, value_name = "PATH")]
     pub secret_file: PathBuf,
 
-    /// Overwrite --secret-file if it exists
+    /// Also write Nexio's answer, without the secret, to this file (mode 0600), for
+    /// `verify`, `listen` and `sign --endpoint-file`
+    #[arg(long, value_name = "PATH")]
+    pub endpoint_file: Option<PathBuf>,
+
+    /// Overwrite --secret-file (and --endpoint-file) if it exists
     #[arg(long)]
     pub force: bool,
 

@@ -62,6 +62,10 @@ struct EndpointAnswer {
     secret: Option<String>,
     /// Some APIs wrap the object in `data`.
     data: Option<Box<EndpointAnswer>>,
+    /// The answer's object as it came, `data` unwrapped and the secret removed: what
+    /// `--endpoint-file` holds.
+    #[serde(skip)]
+    without_secret: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl EndpointAnswer {
@@ -118,11 +122,34 @@ async fn create(args: &EndpointCreateArgs) -> Result<Outcome, UsageError> {
     // The JSON map holds a copy of the token; it is dropped here, the bytes are wiped.
     drop(auth_token);
 
+    if let Some(path) = &args.endpoint_file
+        && !args.force
+        && path.exists()
+    {
+        return Err(UsageError::new(format!(
+            "{} exists: choose another --endpoint-file or pass --force",
+            path.display()
+        )));
+    }
     let file = SecretFile::reserve(&args.secret_file, args.force)?;
+    let endpoint_file = match &args.endpoint_file {
+        // Written beside and renamed over, so a failed request leaves nothing.
+        Some(path) => match SecretFile::reserve(path, true) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                file.abandon();
+                return Err(e);
+            }
+        },
+        None => None,
+    };
     let answer = match api.post("/api/v1/webhooks", &body).await {
         Ok(answer) => answer,
         Err(failure) => {
             file.abandon();
+            if let Some(f) = endpoint_file {
+                f.abandon();
+            }
             return Ok(failure.report());
         }
     };
@@ -132,6 +159,9 @@ async fn create(args: &EndpointCreateArgs) -> Result<Outcome, UsageError> {
         .map(|s| Zeroizing::new(s.to_owned()))
     else {
         file.abandon();
+        if let Some(f) = endpoint_file {
+            f.abandon();
+        }
         eprintln!(
             "error: Nexio created the endpoint{} but its answer has no secret; rotate it with `nexio-webhooks endpoint rotate-secret ID --secret-file PATH`",
             answer
@@ -143,6 +173,15 @@ async fn create(args: &EndpointCreateArgs) -> Result<Outcome, UsageError> {
     };
     let key = key_note(&secret);
     let path = file.commit(&[secret.as_str()])?;
+    let endpoint_path = match endpoint_file {
+        Some(f) => {
+            let json =
+                serde_json::to_string_pretty(&answer.without_secret.clone().unwrap_or_default())
+                    .map_err(|e| UsageError::new(format!("cannot write the endpoint: {e}")))?;
+            Some(f.commit(&[json.as_str()])?)
+        }
+        None => None,
+    };
 
     let mut out = String::new();
     out.push_str(&format!(
@@ -175,6 +214,12 @@ async fn create(args: &EndpointCreateArgs) -> Result<Outcome, UsageError> {
         "  secret: written to {} (mode 0600{key})\n",
         path.display()
     ));
+    if let Some(endpoint_path) = endpoint_path {
+        out.push_str(&format!(
+            "  endpoint: written to {} (mode 0600, without the secret; for --endpoint-file)\n",
+            endpoint_path.display()
+        ));
+    }
     let printed = if args.print_secret {
         Some(secret.as_str())
     } else {
@@ -509,12 +554,32 @@ impl Api {
         }
         serde_json::from_slice::<EndpointAnswer>(&bytes)
             .map(EndpointAnswer::unwrap_data)
+            .map(|mut answer| {
+                answer.without_secret = object_without_secret(&bytes);
+                answer
+            })
             .map_err(|e| {
                 Failure::Transport(format!(
                     "Nexio's API answered {status} with a body that is not the expected JSON ({e})"
                 ))
             })
     }
+}
+
+/// The answer's endpoint object (the one inside `data` when the top level has no
+/// id), without its `secret`.
+fn object_without_secret(bytes: &[u8]) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let serde_json::Value::Object(mut top) = serde_json::from_slice(bytes).ok()? else {
+        return None;
+    };
+    if !top.contains_key("id")
+        && !top.contains_key("secret")
+        && let Some(serde_json::Value::Object(inner)) = top.remove("data")
+    {
+        top = inner;
+    }
+    top.remove("secret");
+    Some(top)
 }
 
 /// The message of an API error body: `error.message`, `message`, `error` or

@@ -1,10 +1,11 @@
 //! Secrets from the environment or from files — never from a plain argument, never
 //! printed. Error messages name the variable or file, never the value.
 
+use std::io::Read as _;
 use std::path::Path;
 use std::time::Duration;
 
-use nexio_webhooks::{BearerToken, Secret, Signer, Verifier};
+use nexio_webhooks::{BearerToken, Endpoint, EndpointError, Secret, Signer, Verifier};
 use zeroize::Zeroizing;
 
 use crate::args::{DEFAULT_SECRET_ENV, PolicyArgs, SecretArgs};
@@ -99,24 +100,89 @@ pub fn signer(args: &SecretArgs) -> Result<Signer, UsageError> {
 }
 
 /// A verifier for every secret (primary first) with the window, strictness and
-/// bearer token the options ask for.
+/// bearer token the options ask for; with `--endpoint-file`, built from the endpoint
+/// (its environment and events checked against each body, its token required).
 pub fn verifier(policy: &PolicyArgs) -> Result<Verifier, UsageError> {
     let mut secrets = load(&policy.secrets)?.into_iter();
     let first = secrets
         .next()
         .ok_or_else(|| UsageError::new("no signing secret"))?;
-    let mut verifier = secrets
-        .fold(Verifier::new(first), Verifier::with_secret)
+    let bearer = match &policy.bearer_env {
+        Some(name) => {
+            let token = bearer_from_env(name)?;
+            Some(BearerToken::new(&token).map_err(|e| UsageError::new(format!("{name}: {e}")))?)
+        }
+        None => None,
+    };
+    let verifier = match &policy.endpoint_file {
+        None => {
+            let verifier = Verifier::new(first);
+            match bearer {
+                Some(token) => verifier.with_bearer_token(token),
+                None => verifier,
+            }
+        }
+        Some(path) => {
+            let mut endpoint = endpoint_file(path)?;
+            if let Some(token) = bearer {
+                endpoint = endpoint.with_bearer_token(token);
+            }
+            Verifier::for_endpoint_with_secret(&endpoint, first)
+                .map_err(|e| endpoint_error(path, e))?
+        }
+    };
+    Ok(secrets
+        .fold(verifier, Verifier::with_secret)
         .with_max_age(Duration::from_secs(policy.max_age))
         .with_max_future(Duration::from_secs(policy.max_future))
-        .with_strict(policy.strict);
-    if let Some(name) = &policy.bearer_env {
-        let token = bearer_from_env(name)?;
-        let token =
-            BearerToken::new(&token).map_err(|e| UsageError::new(format!("{name}: {e}")))?;
-        verifier = verifier.with_bearer_token(token);
+        .with_strict(policy.strict))
+}
+
+/// An endpoint file larger than this is refused (an answer is a few hundred bytes).
+const MAX_ENDPOINT_FILE: u64 = 1024 * 1024;
+
+/// The endpoint in `path`: Nexio's answer as `endpoint create --endpoint-file`
+/// writes it (a secret in it is not used: the secret comes from --secret-file or
+/// --secret-env). A parse error names its place, never a value from the file.
+pub fn endpoint_file(path: &Path) -> Result<Endpoint, UsageError> {
+    let mut bytes = Zeroizing::new(Vec::new());
+    std::fs::File::open(path)
+        .and_then(|f| {
+            f.take(MAX_ENDPOINT_FILE.saturating_add(1))
+                .read_to_end(&mut bytes)
+        })
+        .map_err(|e| {
+            UsageError::new(format!("cannot read endpoint file {}: {e}", path.display()))
+        })?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > MAX_ENDPOINT_FILE {
+        return Err(UsageError::new(format!(
+            "endpoint file {} is larger than 1 MiB",
+            path.display()
+        )));
     }
-    Ok(verifier)
+    serde_json::from_slice(&bytes).map_err(|e| {
+        UsageError::new(format!(
+            "endpoint file {} is not an endpoint as Nexio returns it (JSON with an \"id\"; at line {} column {})",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
+/// The message for an endpoint the verifier refuses: its code, and what to do.
+pub fn endpoint_error(path: &Path, e: EndpointError) -> UsageError {
+    let advice = match e {
+        EndpointError::BearerTokenRequired => {
+            "; pass --bearer-env NAME, the variable holding the auth_token it was created with"
+        }
+        _ => "",
+    };
+    UsageError::new(format!(
+        "--endpoint-file {}: {} ({e}){advice}",
+        path.display(),
+        e.code()
+    ))
 }
 
 /// The endpoint's `auth_token` from an environment variable, checked like the

@@ -34,6 +34,11 @@ pub struct Report {
     pub skew: Option<i64>,
     /// Why a rejected delivery failed: `(code, message)`, from `Verifier::diagnose`.
     pub hints: Vec<(&'static str, String)>,
+    /// The codes of `warnings`, e.g. `environment_mismatch`.
+    pub mismatches: Vec<&'static str>,
+    /// With --endpoint-file: the endpoint that signed, and its environment.
+    pub endpoint_id: Option<String>,
+    pub environment: Option<String>,
 }
 
 impl Report {
@@ -47,6 +52,9 @@ impl Report {
             warnings: Vec::new(),
             skew: None,
             hints: Vec::new(),
+            mismatches: Vec::new(),
+            endpoint_id: None,
+            environment: None,
         }
     }
 
@@ -79,11 +87,16 @@ pub fn check(verifier: &Verifier, raw: &[u8], max_body: usize, now: i64) -> Repo
             };
         }
     };
-    let warnings = verified
-        .mismatches()
+    let mismatches = verified.mismatches();
+    let warnings = mismatches
         .errors()
         .map(|e| format!("{e} (rejected with --strict)"))
         .collect();
+    let mismatches = mismatches.errors().map(|e| e.code()).collect::<Vec<_>>();
+    let endpoint_id = verified.endpoint_id().map(str::to_owned);
+    let environment = verified
+        .endpoint_environment()
+        .map(|e| e.as_str().to_owned());
     let key_id = Some(verified.key_id().to_string());
     match verified.event() {
         Ok(event) => Report {
@@ -95,10 +108,16 @@ pub fn check(verifier: &Verifier, raw: &[u8], max_body: usize, now: i64) -> Repo
             warnings,
             skew: Some(verified.skew()),
             hints: Vec::new(),
+            mismatches,
+            endpoint_id,
+            environment,
         },
         Err(e) => Report {
             key_id,
             warnings,
+            mismatches,
+            endpoint_id,
+            environment,
             ..Report::rejected(e.code(), Some(format!("signature verified, but: {e}")))
         },
     }
@@ -112,6 +131,15 @@ struct JsonLine<'a> {
     event_type: Option<&'a str>,
     event_id: Option<&'a str>,
     key_id: Option<&'a str>,
+    /// Unsigned headers and endpoint expectations the signed data broke (not
+    /// refused without --strict); only when there are some, or with --endpoint-file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mismatches: Option<&'a [&'a str]>,
+    /// Only with --endpoint-file: the endpoint that signed, and its environment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    endpoint_id: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    environment: Option<Option<&'a str>>,
     /// Only with --explain, so the plain JSON lines keep their fields.
     #[serde(skip_serializing_if = "Option::is_none")]
     skew_secs: Option<Option<i64>>,
@@ -208,6 +236,7 @@ fn json_printable(json: String) -> String {
 
 pub fn run(args: &VerifyArgs) -> Result<Outcome, UsageError> {
     let verifier = secrets::verifier(&args.policy)?;
+    let with_endpoint = args.policy.endpoint_file.is_some();
     let now = args.now.unwrap_or_else(unix_now);
     let mut outcome = Outcome::Success;
     let mut unreadable = 0usize;
@@ -245,12 +274,22 @@ pub fn run(args: &VerifyArgs) -> Result<Outcome, UsageError> {
         }
         let line = match args.format {
             VerifyFormat::Text => match (&report.code, &report.event_type, &report.event_id) {
-                (None, Some(t), Some(id)) => format!(
-                    "{name}: ok {} {} key={}",
-                    printable(t),
-                    printable(id),
-                    printable(report.key_id.as_deref().unwrap_or("-"))
-                ),
+                (None, Some(t), Some(id)) => {
+                    let mut line = format!(
+                        "{name}: ok {} {} key={}",
+                        printable(t),
+                        printable(id),
+                        printable(report.key_id.as_deref().unwrap_or("-"))
+                    );
+                    if let Some(endpoint) = &report.endpoint_id {
+                        line.push_str(&format!(
+                            " endpoint={} environment={}",
+                            printable(endpoint),
+                            printable(report.environment.as_deref().unwrap_or("-"))
+                        ));
+                    }
+                    line
+                }
                 (code, _, _) => {
                     let mut line = format!("{name}: rejected {}", code.unwrap_or("unknown"));
                     if args.explain {
@@ -271,6 +310,10 @@ pub fn run(args: &VerifyArgs) -> Result<Outcome, UsageError> {
                 event_type: report.event_type.as_deref(),
                 event_id: report.event_id.as_deref(),
                 key_id: report.key_id.as_deref(),
+                mismatches: (with_endpoint || !report.mismatches.is_empty())
+                    .then_some(report.mismatches.as_slice()),
+                endpoint_id: with_endpoint.then_some(report.endpoint_id.as_deref()),
+                environment: with_endpoint.then_some(report.environment.as_deref()),
                 skew_secs: args.explain.then_some(report.skew),
                 hints: args.explain.then(|| {
                     report
