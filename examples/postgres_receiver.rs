@@ -51,14 +51,13 @@ async fn webhook(State(app): State<App>, hook: NexioWebhook) -> Result<&'static 
     let mut tx = app.guard.begin().await?;
     // Duplicate → 200 duplicate; in progress → 409; database away → 503.
     app.guard
-        .claim_delivery_in(&mut *tx, &hook, app.receiver.now())
+        .claim_delivery_in(&mut tx, &hook, app.receiver.now())
         .await?;
     let event = &hook.event;
-    if matches!(event.kind(), EventKind::RunCompleted | EventKind::RunFailed) {
-        if let Some(run) = event.run() {
-            sqlx::query(
-                "INSERT INTO processed_runs (event_id, run_id, status) VALUES ($1, $2, $3)",
-            )
+    if matches!(event.kind(), EventKind::RunCompleted | EventKind::RunFailed)
+        && let Some(run) = event.run()
+    {
+        sqlx::query("INSERT INTO processed_runs (event_id, run_id, status) VALUES ($1, $2, $3)")
             .bind(event.id())
             .bind(&run.run_id)
             .bind(run.status.as_ref().map(|s| s.as_str()))
@@ -66,7 +65,6 @@ async fn webhook(State(app): State<App>, hook: NexioWebhook) -> Result<&'static 
             .await
             // The transaction is dropped: rolled back, claim included; Nexio retries.
             .map_err(|_| Rejection::ReplayGuard(ReplayGuardError::Unavailable))?;
-        }
     }
     app.guard.commit(tx).await?;
     println!("{} {} processed", event.event_type(), event.id());

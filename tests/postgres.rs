@@ -115,7 +115,7 @@ async fn transactional(
         .await
         .map_err(IntoResponse::into_response)?;
     app.guard
-        .claim_delivery_in(&mut *tx, &hook, app.receiver.now())
+        .claim_delivery_in(&mut tx, &hook, app.receiver.now())
         .await
         .map_err(IntoResponse::into_response)?;
     app.calls.fetch_add(1, Ordering::SeqCst);

@@ -422,7 +422,10 @@ mod tests {
             parse_with_limit(raw, 3),
             Err(RequestError::BadContentLength)
         );
-        assert_eq!(too_large.unwrap_err().code(), "payload_too_large");
+        assert_eq!(
+            RequestError::BodyTooLarge { limit: 3 }.code(),
+            "payload_too_large"
+        );
         assert_eq!(RequestError::Empty.code(), "invalid_request");
     }
 
