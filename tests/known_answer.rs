@@ -108,7 +108,7 @@ fn every_vector_through_an_http_header_map() {
 }
 
 #[test]
-fn the_contract_vector_reports_the_matching_key() {
+fn the_known_answer_vector_reports_the_matching_key() {
     let secret = Secret::new("whsec_abc123def456").unwrap();
     let id = secret.key_id();
     let other = Secret::new("whsec_Zt9mQ2vX8pL4nR7sK1wE5yU3iO6aD0fG").unwrap();
