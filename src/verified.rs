@@ -100,17 +100,20 @@ fn differs(header: HeaderLookup<'_>, signed: Option<head::RawStr<'_>>) -> bool {
 
 impl core::fmt::Debug for Verified<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Verified")
-            .field("body_len", &self.body.len())
+        let mut d = f.debug_struct("Verified");
+        d.field("body_len", &self.body.len())
             .field("timestamp", &self.timestamp)
             .field("skew", &self.skew)
             .field("key_id", &self.key_id)
             .field("delivery_id", &self.delivery_id())
             .field("mismatches", &self.mismatches())
             .field("replayable_until", &self.replayable_until)
-            .field("version_policy", &self.version_policy)
-            .field("endpoint_id", &self.endpoint_id())
-            .finish()
+            .field("version_policy", &self.version_policy);
+        // Only for a verifier built from endpoints.
+        if let Some(id) = self.endpoint_id() {
+            d.field("endpoint_id", &id);
+        }
+        d.finish()
     }
 }
 

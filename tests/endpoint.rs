@@ -467,3 +467,17 @@ async fn through_actix_web() {
     adapter_cases(&format!("http://{addr}")).await;
     handle.stop(false).await;
 }
+
+#[test]
+fn send_sync_and_debug() {
+    fn assert_send_sync<T: Send + Sync + Clone + std::fmt::Debug>() {}
+    assert_send_sync::<Endpoint>();
+    assert_send_sync::<EndpointError>();
+    let v = Verifier::for_endpoint(&live()).unwrap();
+    let d = signed(LIVE_SECRET, sample::RUN_COMPLETED, T);
+    let shown = format!("{:?}", v.verify_at(&d, d.body(), T).unwrap());
+    assert!(shown.ends_with(r#"endpoint_id: "wh_live" }"#), "{shown}");
+    let e = live().with_bearer_token(BearerToken::new("tok-secret-value").unwrap());
+    let shown = format!("{e:?}");
+    assert!(!shown.contains("tok-secret") && !shown.contains("Zt9mQ2"), "{shown}");
+}
