@@ -374,7 +374,7 @@ impl Verifier {
             }
             unsigned = UnsignedHeaders::NONE;
         }
-        // One branch when the verifier was not built from endpoints.
+        // A verifier not built from endpoints pays one `None` test here.
         let endpoint = match &entry.endpoint {
             None => None,
             Some(expectations) => {

@@ -479,5 +479,8 @@ fn send_sync_and_debug() {
     assert!(shown.ends_with(r#"endpoint_id: "wh_live" }"#), "{shown}");
     let e = live().with_bearer_token(BearerToken::new("tok-secret-value").unwrap());
     let shown = format!("{e:?}");
-    assert!(!shown.contains("tok-secret") && !shown.contains("Zt9mQ2"), "{shown}");
+    assert!(
+        !shown.contains("tok-secret") && !shown.contains("Zt9mQ2"),
+        "{shown}"
+    );
 }
