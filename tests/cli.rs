@@ -741,11 +741,32 @@ fn garbage_files_get_a_code_never_a_panic() {
     for (name, bytes, _) in &cases {
         files.push(write(&dir, name, bytes));
     }
-    // A 10 MB body, correctly signed: verified (the MAC covers every byte), then
-    // refused as not JSON.
+    // A 10 MB body, correctly signed: past the default 1 MiB limit it is refused as
+    // the receivers would; with the limit raised it is verified (the MAC covers every
+    // byte), then refused as not JSON.
     let big_body = write(&dir, "big-body.txt", &vec![b'x'; 10 << 20]);
     files.push(write(&dir, "10mb-signed", &sign_http(SECRET, &[&big_body])));
-    let mut args = vec!["verify", "--format", "json", "--now", "1774180802"];
+    let out = run(
+        Some(SECRET),
+        &[
+            "verify",
+            "--format",
+            "json",
+            "--now",
+            "1774180802",
+            files.last().unwrap(),
+        ],
+    );
+    assert_eq!(json_lines(&out)[0]["code"], "payload_too_large");
+    let mut args = vec![
+        "verify",
+        "--format",
+        "json",
+        "--now",
+        "1774180802",
+        "--max-body",
+        "11000000",
+    ];
     args.extend(files.iter().map(String::as_str));
     let started = Instant::now();
     let out = run(Some(SECRET), &args);
