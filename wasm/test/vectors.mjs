@@ -63,9 +63,19 @@ function optionsJson(c) {
   return `{${parts.join(",")}}`;
 }
 
+// Secrets the answers are searched for: none may be quoted, not even a refused one.
+let leaks = 0;
 function run(headers, body, c) {
   const { bytes, lens } = encodeHeaders(headers);
-  return JSON.parse(verify(optionsJson(c), bytes, lens, body, BigInt(c.now)));
+  const text = verify(optionsJson(c), bytes, lens, body, BigInt(c.now));
+  for (const s of c.secrets) {
+    const secret = typeof s === "string" ? s : s.secret;
+    if (secret !== undefined && secret.length >= 8 && text.includes(secret)) {
+      leaks += 1;
+      fail(c.name, `${c.name}: the answer quotes a secret`);
+    }
+  }
+  return JSON.parse(text);
 }
 
 const failures = [];
@@ -106,7 +116,9 @@ const vectorsRan = ran;
 const catalogue = load("adversarial.json");
 if (catalogue.length < 120) failures.push(`only ${catalogue.length} cases`);
 let falseAccepts = 0;
+let catalogueRan = 0;
 for (const c of catalogue) {
+  catalogueRan += 1;
   ran += 1;
   let body;
   if (c.body !== undefined) body = utf8.encode(c.body);
@@ -137,9 +149,17 @@ for (const c of catalogue) {
   }
 }
 
+// Header lengths that do not cut the bytes exactly are refused, never read past.
+const options = '{"secrets":[{"secret":"whsec_abc123def456"}]}';
+for (const [bytes, lens] of [["ab", [1, 2]], ["abc", [1, 1]], ["ab", [1]], ["ab", [4294967295, 0]]]) {
+  ran += 1;
+  const o = JSON.parse(verify(options, utf8.encode(bytes), Uint32Array.from(lens), new Uint8Array(0), 0n));
+  if (o.ok || o.code !== "invalid_headers") fail(`lens:${lens}`, `header lengths ${lens}: got ${JSON.stringify(o)}`);
+}
+
 for (const f of failures) console.error(f);
 console.log(
-  `wasm (node ${process.version}): ${vectorsRan} known-answer vectors, ${ran - vectorsRan} adversarial cases, ${falseAccepts} false accepts`,
+  `wasm (node ${process.version}): ${vectorsRan} known-answer vectors, ${catalogueRan} adversarial cases, ${falseAccepts} false accepts, ${leaks} answers quoting a secret`,
 );
 console.log(`${ran - failed.size} passed, ${failed.size} failed`);
 process.exit(failures.length === 0 && ran > 0 ? 0 : 1);
