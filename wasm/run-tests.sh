@@ -22,6 +22,7 @@ fi
 
 # Without the `wasm` feature the clock-reading functions do not exist on this target:
 # a crate calling `verify_at` builds there, the same crate calling `verify` does not.
+# (It shares the target directory of the clippy run below, which reuses its deps.)
 probe=$(mktemp -d)
 trap 'rm -rf "$probe"' EXIT
 mkdir "$probe/src"
@@ -43,7 +44,7 @@ pub fn probe(v: &nexio_webhooks::Verifier, h: &[(&str, &str)], b: &[u8]) -> bool
 RUST
 }
 probe_check() {
-    CARGO_TARGET_DIR=target/probe cargo check -q --manifest-path "$probe/Cargo.toml" \
+    CARGO_TARGET_DIR="$PWD/target" cargo check -q --manifest-path "$probe/Cargo.toml" \
         --target wasm32-unknown-unknown -j "$jobs" 2>"$probe/err"
 }
 probe_src "verify_at(h, b, 1_774_180_800)"
