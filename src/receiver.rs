@@ -27,7 +27,6 @@ use crate::limit::{
 };
 use crate::rejection::{Rejection, rejected};
 use crate::replay::ClaimOutcome;
-use crate::time::unix_now;
 use crate::verified::DeliveryInfo;
 use crate::verifier::Verifier;
 
@@ -197,10 +196,17 @@ impl Receiver {
     }
 
     /// The current Unix time, from the configured clock.
+    ///
+    /// Not compiled on `wasm32-unknown-unknown` without the `wasm` feature, where there
+    /// is no system clock to fall back on (see [`unix_now`](crate::unix_now)).
+    #[cfg(any(
+        not(all(target_arch = "wasm32", target_os = "unknown")),
+        feature = "wasm"
+    ))]
     pub fn now(&self) -> i64 {
         match &self.clock {
             Some(clock) => clock(),
-            None => unix_now(),
+            None => crate::time::unix_now(),
         }
     }
 
@@ -356,7 +362,7 @@ impl Receiver {
         };
         match guard.claim(key, info.replayable_until, now).await {
             Ok(ClaimOutcome::Claimed(ticket)) => {
-                Ok(Some(Claim::new(ticket, Arc::clone(guard), self.clock())))
+                Ok(Some(Claim::new(ticket, Arc::clone(guard), self.clock(now))))
             }
             Ok(ClaimOutcome::Done) => Err(rejected(Rejection::Duplicate, Some(info))),
             Ok(ClaimOutcome::InProgress { retry_after_secs }) => Err(rejected(
@@ -367,11 +373,25 @@ impl Receiver {
         }
     }
 
-    /// The configured clock, or the system's.
-    pub(crate) fn clock(&self) -> Clock {
+    /// The configured clock, or the system's; where there is none
+    /// (`wasm32-unknown-unknown` without the `wasm` feature), the time of the claim,
+    /// so that completing it records that time instead of panicking.
+    pub(crate) fn clock(&self, claimed_at: i64) -> Clock {
         match &self.clock {
             Some(clock) => Arc::clone(clock),
-            None => Arc::new(unix_now),
+            #[cfg(any(
+                not(all(target_arch = "wasm32", target_os = "unknown")),
+                feature = "wasm"
+            ))]
+            None => {
+                let _ = claimed_at;
+                Arc::new(crate::time::unix_now)
+            }
+            #[cfg(not(any(
+                not(all(target_arch = "wasm32", target_os = "unknown")),
+                feature = "wasm"
+            )))]
+            None => Arc::new(move || claimed_at),
         }
     }
 }

@@ -132,6 +132,39 @@ impl fmt::Debug for Ticket {
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OwnerToken([u8; 16]);
 
+/// What makes this process's tokens differ from another's: the hasher keys the
+/// standard library draws from the OS, the process id and the start time.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+fn seed_from_host(h: &mut sha2::Sha256) {
+    use sha2::Digest as _;
+    use std::hash::{BuildHasher as _, Hasher as _};
+    for i in 0u64..4 {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(i);
+        h.update(hasher.finish().to_le_bytes());
+    }
+    h.update(std::process::id().to_le_bytes());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    h.update(nanos.to_le_bytes());
+}
+
+/// `wasm32-unknown-unknown` has no process id, OS randomness or system clock (the
+/// standard library panics for each), so only the host's clock, where the `wasm`
+/// feature reads it. Tokens stay distinct within the module through the counter,
+/// which is what the in-memory guard, the one usable there, needs.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+fn seed_from_host(h: &mut sha2::Sha256) {
+    #[cfg(feature = "wasm")]
+    {
+        use sha2::Digest as _;
+        h.update(crate::time::unix_now().to_le_bytes());
+    }
+    #[cfg(not(feature = "wasm"))]
+    let _ = h;
+}
+
 impl OwnerToken {
     /// A new token, distinct from every other one this process or another makes.
     pub fn generate() -> Self {
@@ -139,18 +172,8 @@ impl OwnerToken {
         static SEED: OnceLock<[u8; 32]> = OnceLock::new();
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let seed = SEED.get_or_init(|| {
-            use std::hash::{BuildHasher as _, Hasher as _};
             let mut h = sha2::Sha256::new();
-            for i in 0u64..4 {
-                let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-                hasher.write_u64(i);
-                h.update(hasher.finish().to_le_bytes());
-            }
-            h.update(std::process::id().to_le_bytes());
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos());
-            h.update(nanos.to_le_bytes());
+            seed_from_host(&mut h);
             h.finalize().into()
         });
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);

@@ -11,7 +11,6 @@ use crate::head;
 use crate::headers::{HeaderLookup, HeaderSource};
 use crate::mac::PreparedKey;
 use crate::secret::{KeyId, Secret};
-use crate::time::unix_now;
 
 /// Signs bodies the way Nexio does: `v1 = hex(HMAC-SHA256(secret, "<t>.<body>"))`,
 /// one `v1` per secret (several during a rotation).
@@ -150,8 +149,13 @@ impl DeliveryBuilder<'_> {
     }
 
     /// Signs and assembles the delivery.
+    ///
+    /// Without [`timestamp`](Self::timestamp) it signs at the current time. On
+    /// `wasm32-unknown-unknown` without the `wasm` feature there is no clock to read:
+    /// set the timestamp there, or the delivery is signed at `t=0`, which every
+    /// receiver's window rejects as stale (rather than a panic).
     pub fn build(self) -> Delivery {
-        let timestamp = self.timestamp.unwrap_or_else(unix_now);
+        let timestamp = self.timestamp.unwrap_or_else(now_or_epoch);
         let head = head::scan(&self.body);
         let from_body = |field: Option<head::RawStr<'_>>| {
             field.and_then(|s| s.decode()).map(|s| s.into_owned())
@@ -313,6 +317,24 @@ impl HeaderSource for Delivery {
     fn lookup_many<'s>(&'s self, names: &[&str], found: &mut [HeaderLookup<'s>]) {
         self.headers.as_slice().lookup_many(names, found);
     }
+}
+
+/// The signing time when none is set: the clock's.
+#[cfg(any(
+    not(all(target_arch = "wasm32", target_os = "unknown")),
+    feature = "wasm"
+))]
+fn now_or_epoch() -> i64 {
+    crate::time::unix_now()
+}
+
+/// The signing time when none is set, where there is no clock to read.
+#[cfg(not(any(
+    not(all(target_arch = "wasm32", target_os = "unknown")),
+    feature = "wasm"
+)))]
+fn now_or_epoch() -> i64 {
+    0
 }
 
 #[cfg(test)]

@@ -115,6 +115,15 @@ pub enum WindowError {
 ///
 /// A clock before 1970 gives a negative value (never a panic), which every check
 /// handles as an ordinary number.
+///
+/// `wasm32-unknown-unknown` has no system clock (the standard library's panics
+/// there). With the `wasm` feature the time is the host's `Date.now()` (a browser,
+/// Node, a Workers runtime); without it, this function and those that read the clock
+/// through it ([`Verifier::verify`](crate::Verifier::verify),
+/// [`Receiver::now`](crate::Receiver::now)) are not compiled for that target, so a
+/// call is a compile error rather than a panic at run time. The `_at` functions,
+/// which take `now`, are there on every target.
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
 pub fn unix_now() -> i64 {
     let now = std::time::SystemTime::now();
     match now.duration_since(std::time::UNIX_EPOCH) {
@@ -123,6 +132,33 @@ pub fn unix_now() -> i64 {
             let secs = i64::try_from(before.duration().as_secs()).unwrap_or(i64::MAX);
             secs.saturating_neg()
         }
+    }
+}
+
+/// The current Unix time in whole seconds, read from the host's `Date.now()`.
+///
+/// A host clock that answers NaN gives 0 and one out of range saturates, so every
+/// answer is an ordinary number for the window check, never a panic.
+#[cfg(all(target_arch = "wasm32", target_os = "unknown", feature = "wasm"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "wasm")))]
+pub fn unix_now() -> i64 {
+    secs_from_millis(js_sys::Date::now())
+}
+
+/// Whole seconds, rounded down, from a count of milliseconds that may be anything a
+/// host returns: `as` saturates at the `i64` bounds and maps NaN to 0.
+#[cfg(any(
+    test,
+    all(target_arch = "wasm32", target_os = "unknown", feature = "wasm")
+))]
+fn secs_from_millis(ms: f64) -> i64 {
+    let secs = ms / 1000.0;
+    let whole = secs as i64;
+    // `as` truncates toward zero: one second earlier for a negative fraction.
+    if (whole as f64) > secs {
+        whole.saturating_sub(1)
+    } else {
+        whole
     }
 }
 
@@ -212,6 +248,21 @@ mod tests {
         assert_eq!(huge.check(0, i64::MAX), Ok(i64::MAX));
         assert_eq!(huge.replayable_until(i64::MAX), i64::MAX);
         assert_eq!(w.replayable_until(T), T + 300);
+    }
+
+    #[test]
+    fn host_milliseconds_to_seconds() {
+        assert_eq!(secs_from_millis(1_774_180_800_999.0), 1_774_180_800);
+        assert_eq!(secs_from_millis(1_774_180_800_000.0), 1_774_180_800);
+        assert_eq!(secs_from_millis(0.0), 0);
+        assert_eq!(secs_from_millis(-0.5), -1);
+        assert_eq!(secs_from_millis(-1000.0), -1);
+        assert_eq!(secs_from_millis(-1001.0), -2);
+        assert_eq!(secs_from_millis(f64::NAN), 0);
+        assert_eq!(secs_from_millis(f64::INFINITY), i64::MAX);
+        assert_eq!(secs_from_millis(f64::NEG_INFINITY), i64::MIN);
+        assert_eq!(secs_from_millis(1e300), i64::MAX);
+        assert_eq!(secs_from_millis(-1e300), i64::MIN);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::header::{MAX_SIGNATURES, SignatureHeader};
 use crate::headers::{self, HeaderLookup, HeaderSource, VERIFY_HEADERS};
 use crate::mac::{DIGEST_LEN, PreparedKey, matches_any};
 use crate::secret::{BearerToken, KeyId, Secret};
-use crate::time::{Tolerance, WindowError, unix_now};
+use crate::time::{Tolerance, WindowError};
 use crate::verified::{HeaderMismatches, SignedBy, UnsignedHeaders, Verified};
 
 /// Verifies Nexio deliveries for one endpoint.
@@ -320,12 +320,20 @@ impl Verifier {
     }
 
     /// Verifies a delivery against the system clock. See [`Verifier::verify_at`].
+    ///
+    /// On `wasm32-unknown-unknown` the clock is the host's `Date.now()` with the `wasm`
+    /// feature; without it this method is not compiled there (no clock to read), and
+    /// [`Verifier::verify_at`] takes the time from the caller.
+    #[cfg(any(
+        not(all(target_arch = "wasm32", target_os = "unknown")),
+        feature = "wasm"
+    ))]
     pub fn verify<'a, H: HeaderSource + ?Sized>(
         &self,
         headers: &'a H,
         body: &'a [u8],
     ) -> Result<Verified<'a>, VerifyError> {
-        self.verify_at(headers, body, unix_now())
+        self.verify_at(headers, body, crate::time::unix_now())
     }
 
     /// Verifies a delivery at `now` (Unix seconds): the primitive every other entry
