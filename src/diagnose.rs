@@ -10,8 +10,11 @@
 //! [`Verifier::diagnose`]. No hint, and nothing in a [`Diagnosis`], contains a secret,
 //! an expected MAC or the body.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::sync::Arc;
 use core::fmt;
-use std::sync::Arc;
 
 use crate::error::VerifyError;
 use crate::header::{MAX_SIGNATURES, SignatureHeader, SignatureHeaderError};

@@ -2,15 +2,23 @@
 //! test deliveries (the receiving side's equivalent of Stripe's
 //! `generateTestHeaderString`).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use core::fmt::Write as _;
 
+#[cfg(feature = "std")]
 use sha2::{Digest, Sha256};
 
+#[cfg(feature = "std")]
 use crate::event::WEBHOOK_VERSION;
+#[cfg(feature = "std")]
 use crate::head;
+#[cfg(feature = "std")]
 use crate::headers::{HeaderLookup, HeaderSource};
 use crate::mac::PreparedKey;
 use crate::secret::{KeyId, Secret};
+#[cfg(feature = "std")]
 use crate::time::unix_now;
 
 /// Signs bodies the way Nexio does: `v1 = hex(HMAC-SHA256(secret, "<t>.<body>"))`,
@@ -73,6 +81,7 @@ impl Signer {
         out
     }
 
+    #[cfg(feature = "std")]
     /// Starts a complete test delivery of `body`.
     pub fn delivery(&self, body: impl Into<Vec<u8>>) -> DeliveryBuilder<'_> {
         DeliveryBuilder {
@@ -87,6 +96,7 @@ impl Signer {
     }
 }
 
+#[cfg(feature = "std")]
 /// Builds a [`Delivery`]: every header Nexio sends, signed.
 ///
 /// Unset headers default to what Nexio would send: the current time, the body's own
@@ -103,6 +113,7 @@ pub struct DeliveryBuilder<'s> {
     bearer_token: Option<String>,
 }
 
+#[cfg(feature = "std")]
 impl core::fmt::Debug for DeliveryBuilder<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("DeliveryBuilder")
@@ -117,6 +128,7 @@ impl core::fmt::Debug for DeliveryBuilder<'_> {
     }
 }
 
+#[cfg(feature = "std")]
 impl DeliveryBuilder<'_> {
     /// The signing time, in Unix seconds (default: now).
     pub fn timestamp(mut self, timestamp: i64) -> Self {
@@ -188,6 +200,7 @@ impl DeliveryBuilder<'_> {
     }
 }
 
+#[cfg(feature = "std")]
 /// A UUID-shaped id derived from the body (version nibble 4, RFC 4122 variant).
 fn uuid_from(body: &[u8]) -> String {
     let d = Sha256::digest(body);
@@ -206,6 +219,7 @@ fn uuid_from(body: &[u8]) -> String {
     )
 }
 
+#[cfg(feature = "std")]
 /// A signed test delivery: headers as Nexio sends them, and the body.
 ///
 /// It is a [`HeaderSource`], so it can be verified directly. Its `Debug` output
@@ -217,6 +231,7 @@ pub struct Delivery {
     timestamp: i64,
 }
 
+#[cfg(feature = "std")]
 impl Delivery {
     /// The headers, in the order Nexio sends them.
     pub fn headers(&self) -> &[(&'static str, String)] {
@@ -284,6 +299,7 @@ impl Delivery {
     }
 }
 
+#[cfg(feature = "std")]
 impl core::fmt::Debug for Delivery {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let headers: Vec<(&str, &str)> = self
@@ -305,6 +321,7 @@ impl core::fmt::Debug for Delivery {
     }
 }
 
+#[cfg(feature = "std")]
 impl HeaderSource for Delivery {
     fn lookup(&self, name: &str) -> HeaderLookup<'_> {
         self.headers.as_slice().lookup(name)

@@ -1,8 +1,11 @@
 //! The verifier: headers + raw body + `now` in, a [`Verified`] delivery or a
 //! [`VerifyError`] out. Pure, synchronous, no I/O.
 
-use std::sync::Arc;
-use std::time::Duration;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::sync::Arc;
+use core::time::Duration;
 
 use crate::endpoint::{Endpoint, EndpointError, Expectations};
 use crate::error::{MalformedReason, VerifyError};
@@ -11,7 +14,9 @@ use crate::header::{MAX_SIGNATURES, SignatureHeader};
 use crate::headers::{self, HeaderLookup, HeaderSource, VERIFY_HEADERS};
 use crate::mac::{DIGEST_LEN, PreparedKey, matches_any};
 use crate::secret::{BearerToken, KeyId, Secret};
-use crate::time::{Tolerance, WindowError, unix_now};
+#[cfg(feature = "std")]
+use crate::time::unix_now;
+use crate::time::{Tolerance, WindowError};
 use crate::verified::{HeaderMismatches, SignedBy, UnsignedHeaders, Verified};
 
 /// Verifies Nexio deliveries for one endpoint.
@@ -39,7 +44,7 @@ use crate::verified::{HeaderMismatches, SignedBy, UnsignedHeaders, Verified};
 /// assert_eq!(verified.skew(), 30);
 /// let event = verified.event()?;
 /// assert_eq!(event.event_type(), "run.completed");
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # Ok::<(), Box<dyn core::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct Verifier {
@@ -139,7 +144,7 @@ impl Verifier {
     ///     Verifier::for_endpoint(&with_token).err(),
     ///     Some(EndpointError::BearerTokenRequired)
     /// );
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # Ok::<(), Box<dyn core::error::Error>>(())
     /// ```
     pub fn for_endpoint(endpoint: &Endpoint) -> Result<Self, EndpointError> {
         Self::for_endpoints(core::slice::from_ref(endpoint))
@@ -184,7 +189,7 @@ impl Verifier {
     /// let verified = verifier.verify_at(&delivery, delivery.body(), 1_774_180_800)?;
     /// assert_eq!(verified.endpoint_id(), Some("wh_test"));
     /// assert_eq!(verified.endpoint_environment(), Some(&Environment::Test));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # Ok::<(), Box<dyn core::error::Error>>(())
     /// ```
     pub fn for_endpoints(endpoints: &[Endpoint]) -> Result<Self, EndpointError> {
         let (first, rest) = endpoints.split_first().ok_or(EndpointError::NoEndpoints)?;
@@ -319,6 +324,8 @@ impl Verifier {
         self.inner.keys.iter().map(|k| k.key.id())
     }
 
+    #[cfg(feature = "std")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
     /// Verifies a delivery against the system clock. See [`Verifier::verify_at`].
     pub fn verify<'a, H: HeaderSource + ?Sized>(
         &self,
