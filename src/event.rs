@@ -542,7 +542,7 @@ mod tests {
     use super::*;
     use std::cell::Cell;
 
-    thread_local! {
+    std::thread_local! {
         /// How many times `parse` fell back to the step-by-step parse on this thread.
         pub(super) static STEPWISE: Cell<usize> = const { Cell::new(0) };
     }

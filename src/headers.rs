@@ -328,7 +328,7 @@ impl<N: AsRef<str>, V: AsRef<[u8]>> HeaderSource for alloc::vec::Vec<(N, V)> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
 

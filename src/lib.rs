@@ -1,4 +1,5 @@
-#![doc = include_str!("../README.md")]
+// The README is the crate documentation; its examples use the `std` feature.
+#![cfg_attr(feature = "std", doc = include_str!("../README.md"))]
 //!
 //! ## Without `std`
 //!
@@ -23,6 +24,9 @@
 )]
 
 extern crate alloc;
+// The unit tests run without the `std` feature too; they, not the library, use `std`.
+#[cfg(all(test, not(feature = "std")))]
+extern crate std;
 
 /// The `alloc` names the `std` prelude would bring, for the modules that also build
 /// without `std`.

@@ -332,7 +332,7 @@ impl HeaderSource for Delivery {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
 

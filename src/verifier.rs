@@ -31,6 +31,7 @@ use crate::verified::{HeaderMismatches, SignedBy, UnsignedHeaders, Verified};
 /// `v1` entries arrive. Each HMAC is compared against every `v1` in constant time.
 ///
 /// ```
+/// # #[cfg(feature = "std")] {
 /// use nexio_webhooks::{Secret, Signer, Verifier};
 ///
 /// let secret = Secret::new("whsec_abc123def456")?;
@@ -44,6 +45,7 @@ use crate::verified::{HeaderMismatches, SignedBy, UnsignedHeaders, Verified};
 /// assert_eq!(verified.skew(), 30);
 /// let event = verified.event()?;
 /// assert_eq!(event.event_type(), "run.completed");
+/// # }
 /// # Ok::<(), Box<dyn core::error::Error>>(())
 /// ```
 #[derive(Clone)]
@@ -172,6 +174,7 @@ impl Verifier {
     /// signature, so the endpoints on one URL must all have the same token or none.
     ///
     /// ```
+    /// # #[cfg(feature = "std")] {
     /// use nexio_webhooks::{Endpoint, Environment, Secret, Signer, Verifier};
     ///
     /// let live = Endpoint::new("wh_live")
@@ -189,6 +192,7 @@ impl Verifier {
     /// let verified = verifier.verify_at(&delivery, delivery.body(), 1_774_180_800)?;
     /// assert_eq!(verified.endpoint_id(), Some("wh_test"));
     /// assert_eq!(verified.endpoint_environment(), Some(&Environment::Test));
+    /// # }
     /// # Ok::<(), Box<dyn core::error::Error>>(())
     /// ```
     pub fn for_endpoints(endpoints: &[Endpoint]) -> Result<Self, EndpointError> {
