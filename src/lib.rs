@@ -127,6 +127,11 @@ pub use time::{DEFAULT_MAX_AGE, DEFAULT_MAX_FUTURE, Tolerance, WindowError};
 pub use verified::{DeliveryInfo, HeaderMismatches, Verified};
 pub use verifier::Verifier;
 
+/// The example of `docs/no_std.md`, run as a doctest with and without `std`.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/no_std.md")]
+struct NoStdDocs;
+
 /// Header names, lowercase, as `http::HeaderName` spells them.
 pub mod header_names {
     pub use crate::headers::{
