@@ -3,6 +3,9 @@
 //! Named after `jsonwebtoken`'s `dangerous` module: if one of these appears in a
 //! request handler, something is wrong.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use crate::error::ParseError;
 use crate::event::{self, Event, VersionPolicy};
 

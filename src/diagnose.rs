@@ -10,8 +10,11 @@
 //! [`Verifier::diagnose`]. No hint, and nothing in a [`Diagnosis`], contains a secret,
 //! an expected MAC or the body.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::sync::Arc;
 use core::fmt;
-use std::sync::Arc;
 
 use crate::error::VerifyError;
 use crate::header::{MAX_SIGNATURES, SignatureHeader, SignatureHeaderError};
@@ -450,6 +453,8 @@ impl Verifier {
     /// hints never contain a secret, an expected MAC or the body.
     ///
     /// ```
+    /// # #[cfg(feature = "std")] {
+    /// # #[cfg(feature = "std")] {
     /// use nexio_webhooks::{Secret, Signer, Verifier};
     ///
     /// let secret = Secret::new("whsec_abc123def456")?;
@@ -462,6 +467,8 @@ impl Verifier {
     /// let diagnosis = Verifier::new(secret).diagnose(&delivery, reformatted.as_bytes(), 1_774_180_810);
     /// assert!(!diagnosis.is_verified());
     /// assert_eq!(diagnosis.hints()[0].code(), "body_reformatted");
+    /// # }
+    /// # }
     /// # Ok::<(), nexio_webhooks::SecretError>(())
     /// ```
     pub fn diagnose<H: HeaderSource + ?Sized>(
@@ -610,12 +617,16 @@ impl Verifier {
     /// `empty_body` and, the MAC being over the wrong bytes, `wrong_secret`.
     ///
     /// ```
+    /// # #[cfg(feature = "std")] {
+    /// # #[cfg(feature = "std")] {
     /// use nexio_webhooks::{Secret, Signer, Verifier};
     ///
     /// let secret = Secret::new("whsec_abc123def456")?;
     /// let delivery = Signer::new(secret.clone()).delivery("{}").timestamp(1_774_180_800).build();
     /// let hints = Verifier::new(secret).diagnose_headers(&delivery, 1_774_180_800 + 3600);
     /// assert_eq!(hints[0].code(), "old_capture");
+    /// # }
+    /// # }
     /// # Ok::<(), nexio_webhooks::SecretError>(())
     /// ```
     pub fn diagnose_headers<H: HeaderSource + ?Sized>(&self, headers: &H, now: i64) -> Vec<Hint> {

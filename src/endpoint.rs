@@ -9,8 +9,11 @@
 //! construction error, and a delivery for another environment or an unsubscribed
 //! event type is reported (strict mode: refused).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::sync::Arc;
 use core::fmt;
-use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer};
 use zeroize::Zeroizing;
@@ -370,6 +373,8 @@ impl EndpointError {
         }
     }
 
+    #[cfg(feature = "std")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
     /// The HTTP status a receiver answers with: 500, the receiver is misconfigured.
     pub fn status(&self) -> http::StatusCode {
         http::StatusCode::INTERNAL_SERVER_ERROR
@@ -390,7 +395,7 @@ impl fmt::Display for EndpointError {
     }
 }
 
-impl std::error::Error for EndpointError {}
+impl core::error::Error for EndpointError {}
 
 #[cfg(test)]
 mod tests {

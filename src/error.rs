@@ -2,8 +2,12 @@
 //! (`docs/verification.md`, *Replies*). No message ever contains the secret, the
 //! expected MAC or the body.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use core::fmt;
 
+#[cfg(feature = "std")]
 use http::StatusCode;
 
 use crate::header::SignatureHeaderError;
@@ -87,6 +91,8 @@ impl VerifyError {
         }
     }
 
+    #[cfg(feature = "std")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
     /// The HTTP status a receiver should answer with: 400 for malformed input, 401 for
     /// authentication failures (bad signature, stale or future timestamp, bearer token),
     /// 422 for a verified delivery the signing endpoint did not promise
@@ -165,8 +171,8 @@ impl fmt::Display for VerifyError {
     }
 }
 
-impl std::error::Error for VerifyError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+impl core::error::Error for VerifyError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             Self::MalformedSignature(MalformedReason::Header(e)) => Some(e),
             _ => None,
@@ -228,6 +234,8 @@ impl ParseError {
     }
 
     /// Always 422: verified, but unusable.
+    #[cfg(feature = "std")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
     pub fn status(&self) -> StatusCode {
         StatusCode::UNPROCESSABLE_ENTITY
     }
@@ -270,4 +278,4 @@ impl fmt::Display for ParseError {
     }
 }
 
-impl std::error::Error for ParseError {}
+impl core::error::Error for ParseError {}

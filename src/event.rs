@@ -6,7 +6,11 @@
 //! `data.run` for the event types this crate knows — no internally tagged serde enum,
 //! which would buffer the whole object.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use core::fmt;
+#[cfg(feature = "std")]
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
@@ -55,6 +59,8 @@ pub struct Event {
     json: Box<str>,
     /// `json` as a `RawValue`, made on the first call to [`Event::raw`]: building it
     /// needs another full scan of the text, which most handlers never ask for.
+    /// Without `std` there is no `OnceLock`, and `raw` borrows a fresh scan of `json`.
+    #[cfg(feature = "std")]
     raw: OnceLock<Box<RawValue>>,
 }
 
@@ -119,7 +125,9 @@ impl Event {
 
     /// The whole event as raw JSON, exactly as signed.
     ///
-    /// Made on the first call (a scan and a copy of the text), then kept.
+    /// Made on the first call (a scan and a copy of the text), then kept; without the
+    /// `std` feature, a scan on each call (no copy).
+    #[cfg(feature = "std")]
     pub fn raw(&self) -> &RawValue {
         self.raw.get_or_init(|| {
             // The text already parsed as one JSON value, which is all `from_string`
@@ -127,6 +135,17 @@ impl Event {
             RawValue::from_string(self.json.to_string())
                 .unwrap_or_else(|_| RawValue::NULL.to_owned())
         })
+    }
+
+    /// The whole event as raw JSON, exactly as signed.
+    ///
+    /// Made on the first call (a scan and a copy of the text), then kept; without the
+    /// `std` feature, a scan on each call (no copy).
+    #[cfg(not(feature = "std"))]
+    pub fn raw(&self) -> &RawValue {
+        // The text already parsed as one JSON value, so the fallback is unreachable;
+        // it keeps this free of panics.
+        serde_json::from_str::<&RawValue>(&self.json).unwrap_or(RawValue::NULL)
     }
 
     /// Deserializes the whole event into a type of your own.
@@ -247,7 +266,7 @@ impl fmt::Display for RunStatus {
 
 impl<'de> Deserialize<'de> for RunStatus {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        let s = <alloc::borrow::Cow<'de, str>>::deserialize(d)?;
         Ok(match &*s {
             "queued" => Self::Queued,
             "processing" => Self::Processing,
@@ -290,7 +309,7 @@ impl fmt::Display for Environment {
 
 impl<'de> Deserialize<'de> for Environment {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        let s = <alloc::borrow::Cow<'de, str>>::deserialize(d)?;
         Ok(match &*s {
             "live" => Self::Live,
             "test" => Self::Test,
@@ -381,6 +400,7 @@ impl OneWalk<'_> {
             created_at: self.created_at,
             run,
             json: text.into(),
+            #[cfg(feature = "std")]
             raw: OnceLock::new(),
         })
     }
@@ -512,6 +532,7 @@ fn parse_stepwise(body: &[u8], policy: VersionPolicy) -> Result<Event, ParseErro
         created_at: env.created_at,
         run,
         json: owned.get().into(),
+        #[cfg(feature = "std")]
         raw: OnceLock::from(owned),
     })
 }
@@ -521,7 +542,7 @@ mod tests {
     use super::*;
     use std::cell::Cell;
 
-    thread_local! {
+    std::thread_local! {
         /// How many times `parse` fell back to the step-by-step parse on this thread.
         pub(super) static STEPWISE: Cell<usize> = const { Cell::new(0) };
     }

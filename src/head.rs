@@ -7,7 +7,10 @@
 //! dozen bytes. It validates only what it walks over; the full parse in
 //! [`crate::event`] remains the judge of whether the body is a valid event.
 
-use std::borrow::Cow;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::borrow::Cow;
 
 /// The top-level string fields the verifier cares about, as raw JSON string contents
 /// (between the quotes, escapes not yet decoded).

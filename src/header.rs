@@ -2,6 +2,9 @@
 //! zero allocation, bounds enforced before any hashing; each `v1` is decoded into a
 //! fixed `[u8; 32]` when it is compared.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use core::fmt;
 
 use crate::mac::{DIGEST_LEN, decode_hex_32};
@@ -329,7 +332,7 @@ impl fmt::Display for SignatureHeaderError {
     }
 }
 
-impl std::error::Error for SignatureHeaderError {}
+impl core::error::Error for SignatureHeaderError {}
 
 #[cfg(test)]
 mod tests {

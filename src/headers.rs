@@ -64,9 +64,9 @@ impl<'a> HeaderLookup<'a> {
 
 /// Anything that can look a request header up by name.
 ///
-/// Implemented for [`http::HeaderMap`] (1.x, as used by axum and hyper), and for
-/// slices, arrays and vectors of `(name, value)` pairs (names compared ASCII
-/// case-insensitively). For another HTTP stack — for example actix-web's `http` 0.2
+/// Implemented for [`http::HeaderMap`] (1.x, as used by axum and hyper; with the
+/// `std` feature), and for slices, arrays and vectors of `(name, value)` pairs (names
+/// compared ASCII case-insensitively). For another HTTP stack — for example actix-web's `http` 0.2
 /// map — one method is enough:
 ///
 /// ```
@@ -151,11 +151,13 @@ where
     }
 }
 
+#[cfg(feature = "std")]
 /// Up to this many header values, [`http::HeaderMap`] answers
 /// [`HeaderSource::lookup_many`] with one pass over its entries; above it, with
 /// hashed lookups (whose cost does not grow with the request's header count).
 pub(crate) const HEADER_MAP_SCAN_MAX: usize = 16;
 
+#[cfg(feature = "std")]
 impl HeaderSource for http::HeaderMap {
     /// One pass over the entries for a map of up to 16 values (a webhook delivery
     /// has about eight): comparing lengths first rejects almost every name at once,
@@ -193,6 +195,7 @@ impl HeaderSource for http::HeaderMap {
     }
 }
 
+#[cfg(feature = "std")]
 /// The one pass over a small `http::HeaderMap` when every name asked for is one this
 /// crate reads (always, from the verifier): each entry's name is classified by its
 /// length and a comparison with constants, which the compiler turns into a few word
@@ -239,9 +242,11 @@ fn scan_known<'s>(
     true
 }
 
+#[cfg(feature = "std")]
 /// How many header names [`known_index`] recognizes.
 const KNOWN_NAMES: usize = 6;
 
+#[cfg(feature = "std")]
 /// Which of the headers this crate reads `name` is (lowercase, as `http` stores
 /// names), by length first.
 #[inline(always)]
@@ -257,13 +262,20 @@ fn known_index(name: &[u8]) -> Option<usize> {
     }
 }
 
+#[cfg(feature = "std")]
 static SIGNATURE_NAME: http::HeaderName = http::HeaderName::from_static(SIGNATURE);
+#[cfg(feature = "std")]
 static TIMESTAMP_NAME: http::HeaderName = http::HeaderName::from_static(TIMESTAMP);
+#[cfg(feature = "std")]
 static EVENT_NAME: http::HeaderName = http::HeaderName::from_static(EVENT);
+#[cfg(feature = "std")]
 static DELIVERY_NAME: http::HeaderName = http::HeaderName::from_static(DELIVERY);
+#[cfg(feature = "std")]
 static WEBHOOK_VERSION_NAME: http::HeaderName = http::HeaderName::from_static(WEBHOOK_VERSION);
+#[cfg(feature = "std")]
 static AUTHORIZATION_NAME: http::HeaderName = http::header::AUTHORIZATION;
 
+#[cfg(feature = "std")]
 /// The prepared `HeaderName` for each header this crate reads.
 fn known_name(name: &str) -> Option<&'static http::HeaderName> {
     match name {
@@ -306,7 +318,7 @@ impl<N: AsRef<str>, V: AsRef<[u8]>, const K: usize> HeaderSource for [(N, V); K]
     }
 }
 
-impl<N: AsRef<str>, V: AsRef<[u8]>> HeaderSource for Vec<(N, V)> {
+impl<N: AsRef<str>, V: AsRef<[u8]>> HeaderSource for alloc::vec::Vec<(N, V)> {
     fn lookup(&self, name: &str) -> HeaderLookup<'_> {
         self.as_slice().lookup(name)
     }
@@ -316,7 +328,7 @@ impl<N: AsRef<str>, V: AsRef<[u8]>> HeaderSource for Vec<(N, V)> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
 

@@ -6,6 +6,9 @@
 //! and never the reverse: `secret` holds the vocabulary types and
 //! compares its bearer-token digests with `subtle` directly.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use sha2::block_api::compress256;
 use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};

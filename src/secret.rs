@@ -2,6 +2,9 @@
 //! (`docs/verification.md`: *Secrets*, *Rotation and key ids*, *The bearer
 //! token*).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use core::fmt;
 
 use sha2::{Digest, Sha256};
@@ -286,6 +289,8 @@ impl SecretError {
     }
 
     /// The HTTP status a receiver answers with: 500, the receiver is misconfigured.
+    #[cfg(feature = "std")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
     pub fn status(&self) -> http::StatusCode {
         http::StatusCode::INTERNAL_SERVER_ERROR
     }
@@ -313,7 +318,7 @@ impl fmt::Display for SecretError {
     }
 }
 
-impl std::error::Error for SecretError {}
+impl core::error::Error for SecretError {}
 
 #[cfg(test)]
 mod tests {

@@ -2,12 +2,19 @@
 //! test deliveries (the receiving side's equivalent of Stripe's
 //! `generateTestHeaderString`).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use core::fmt::Write as _;
 
+#[cfg(feature = "std")]
 use sha2::{Digest, Sha256};
 
+#[cfg(feature = "std")]
 use crate::event::WEBHOOK_VERSION;
+#[cfg(feature = "std")]
 use crate::head;
+#[cfg(feature = "std")]
 use crate::headers::{HeaderLookup, HeaderSource};
 use crate::mac::PreparedKey;
 use crate::secret::{KeyId, Secret};
@@ -72,6 +79,7 @@ impl Signer {
         out
     }
 
+    #[cfg(feature = "std")]
     /// Starts a complete test delivery of `body`.
     pub fn delivery(&self, body: impl Into<Vec<u8>>) -> DeliveryBuilder<'_> {
         DeliveryBuilder {
@@ -86,6 +94,7 @@ impl Signer {
     }
 }
 
+#[cfg(feature = "std")]
 /// Builds a [`Delivery`]: every header Nexio sends, signed.
 ///
 /// Unset headers default to what Nexio would send: the current time, the body's own
@@ -102,6 +111,7 @@ pub struct DeliveryBuilder<'s> {
     bearer_token: Option<String>,
 }
 
+#[cfg(feature = "std")]
 impl core::fmt::Debug for DeliveryBuilder<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("DeliveryBuilder")
@@ -116,6 +126,7 @@ impl core::fmt::Debug for DeliveryBuilder<'_> {
     }
 }
 
+#[cfg(feature = "std")]
 impl DeliveryBuilder<'_> {
     /// The signing time, in Unix seconds (default: now).
     pub fn timestamp(mut self, timestamp: i64) -> Self {
@@ -192,6 +203,7 @@ impl DeliveryBuilder<'_> {
     }
 }
 
+#[cfg(feature = "std")]
 /// A UUID-shaped id derived from the body (version nibble 4, RFC 4122 variant).
 fn uuid_from(body: &[u8]) -> String {
     let d = Sha256::digest(body);
@@ -210,6 +222,7 @@ fn uuid_from(body: &[u8]) -> String {
     )
 }
 
+#[cfg(feature = "std")]
 /// A signed test delivery: headers as Nexio sends them, and the body.
 ///
 /// It is a [`HeaderSource`], so it can be verified directly. Its `Debug` output
@@ -221,6 +234,7 @@ pub struct Delivery {
     timestamp: i64,
 }
 
+#[cfg(feature = "std")]
 impl Delivery {
     /// The headers, in the order Nexio sends them.
     pub fn headers(&self) -> &[(&'static str, String)] {
@@ -288,6 +302,7 @@ impl Delivery {
     }
 }
 
+#[cfg(feature = "std")]
 impl core::fmt::Debug for Delivery {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let headers: Vec<(&str, &str)> = self
@@ -309,6 +324,7 @@ impl core::fmt::Debug for Delivery {
     }
 }
 
+#[cfg(feature = "std")]
 impl HeaderSource for Delivery {
     fn lookup(&self, name: &str) -> HeaderLookup<'_> {
         self.headers.as_slice().lookup(name)
@@ -320,6 +336,7 @@ impl HeaderSource for Delivery {
 }
 
 /// The signing time when none is set: the clock's.
+#[cfg(feature = "std")]
 #[cfg(any(
     not(all(target_arch = "wasm32", target_os = "unknown")),
     feature = "wasm"
@@ -329,6 +346,7 @@ fn now_or_epoch() -> i64 {
 }
 
 /// The signing time when none is set, where there is no clock to read.
+#[cfg(feature = "std")]
 #[cfg(not(any(
     not(all(target_arch = "wasm32", target_os = "unknown")),
     feature = "wasm"
@@ -337,7 +355,7 @@ fn now_or_epoch() -> i64 {
     0
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "std"))]
 mod tests {
     use super::*;
 

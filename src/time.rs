@@ -1,6 +1,9 @@
 //! The replay window (`docs/verification.md`, *The replay window*): separate past and
 //! future bounds, checked arithmetic, a `now` parameter for every check.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+
 use core::time::Duration;
 
 /// Default bound on a delivery's age: 300 s, as Nexio documents.
@@ -111,6 +114,7 @@ pub enum WindowError {
     },
 }
 
+#[cfg(feature = "std")]
 /// The current Unix time in whole seconds, read from the system clock.
 ///
 /// A clock before 1970 gives a negative value (never a panic), which every check
@@ -250,6 +254,7 @@ mod tests {
         assert_eq!(w.replayable_until(T), T + 300);
     }
 
+    #[cfg(feature = "std")]
     #[test]
     fn host_milliseconds_to_seconds() {
         assert_eq!(secs_from_millis(1_774_180_800_999.0), 1_774_180_800);

@@ -1,7 +1,10 @@
 //! A verified delivery: the only way to the typed events.
 
-use std::borrow::Cow;
-use std::sync::Arc;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::borrow::Cow;
+use alloc::sync::Arc;
 
 use crate::endpoint::Expectations;
 use crate::error::{InvalidEventReason, ParseError, VerifyError};

@@ -1,8 +1,11 @@
 //! The verifier: headers + raw body + `now` in, a [`Verified`] delivery or a
 //! [`VerifyError`] out. Pure, synchronous, no I/O.
 
-use std::sync::Arc;
-use std::time::Duration;
+#[allow(unused_imports)]
+use crate::prelude::*;
+
+use alloc::sync::Arc;
+use core::time::Duration;
 
 use crate::endpoint::{Endpoint, EndpointError, Expectations};
 use crate::error::{MalformedReason, VerifyError};
@@ -26,6 +29,7 @@ use crate::verified::{HeaderMismatches, SignedBy, UnsignedHeaders, Verified};
 /// `v1` entries arrive. Each HMAC is compared against every `v1` in constant time.
 ///
 /// ```
+/// # #[cfg(feature = "std")] {
 /// use nexio_webhooks::{Secret, Signer, Verifier};
 ///
 /// let secret = Secret::new("whsec_abc123def456")?;
@@ -39,7 +43,8 @@ use crate::verified::{HeaderMismatches, SignedBy, UnsignedHeaders, Verified};
 /// assert_eq!(verified.skew(), 30);
 /// let event = verified.event()?;
 /// assert_eq!(event.event_type(), "run.completed");
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }
+/// # Ok::<(), Box<dyn core::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct Verifier {
@@ -139,7 +144,7 @@ impl Verifier {
     ///     Verifier::for_endpoint(&with_token).err(),
     ///     Some(EndpointError::BearerTokenRequired)
     /// );
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # Ok::<(), Box<dyn core::error::Error>>(())
     /// ```
     pub fn for_endpoint(endpoint: &Endpoint) -> Result<Self, EndpointError> {
         Self::for_endpoints(core::slice::from_ref(endpoint))
@@ -167,6 +172,7 @@ impl Verifier {
     /// signature, so the endpoints on one URL must all have the same token or none.
     ///
     /// ```
+    /// # #[cfg(feature = "std")] {
     /// use nexio_webhooks::{Endpoint, Environment, Secret, Signer, Verifier};
     ///
     /// let live = Endpoint::new("wh_live")
@@ -184,7 +190,8 @@ impl Verifier {
     /// let verified = verifier.verify_at(&delivery, delivery.body(), 1_774_180_800)?;
     /// assert_eq!(verified.endpoint_id(), Some("wh_test"));
     /// assert_eq!(verified.endpoint_environment(), Some(&Environment::Test));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }
+    /// # Ok::<(), Box<dyn core::error::Error>>(())
     /// ```
     pub fn for_endpoints(endpoints: &[Endpoint]) -> Result<Self, EndpointError> {
         let (first, rest) = endpoints.split_first().ok_or(EndpointError::NoEndpoints)?;
@@ -319,6 +326,8 @@ impl Verifier {
         self.inner.keys.iter().map(|k| k.key.id())
     }
 
+    #[cfg(feature = "std")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
     /// Verifies a delivery against the system clock. See [`Verifier::verify_at`].
     ///
     /// On `wasm32-unknown-unknown` the clock is the host's `Date.now()` with the `wasm`

@@ -1,6 +1,7 @@
 //! The adversarial catalogue (`tests/data/adversarial.json`) through the verification
 //! core: 0 false accepts, 0 panics, every code as expected. The loader and runner in
 //! `tests/common/adversarial.rs` are shared with the adapter and CLI runners.
+#![cfg(feature = "std")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

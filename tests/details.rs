@@ -2,6 +2,7 @@
 //! that mutation testing (`cargo mutants`, see the README's Robustness section)
 //! catches a change to any of them: event accessors and open enums, the replay
 //! guard's edges, and the exact `Debug` / `Display` output of the redacting types.
+#![cfg(feature = "std")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -1,6 +1,7 @@
 //! `Verifier::diagnose`: every hint code produced by a delivery broken the way the
 //! hint describes, none on a valid delivery, the HMAC bound, and no secret, expected
 //! MAC or body in any message.
+#![cfg(feature = "std")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

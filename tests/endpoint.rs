@@ -3,6 +3,7 @@
 //! delivery attributed to the one that signed it, and the checks against the signed
 //! body — reported by default, refused under strict — in the core and through the
 //! axum and actix-web adapters over real HTTP.
+#![cfg(feature = "std")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

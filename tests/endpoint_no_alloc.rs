@@ -3,6 +3,7 @@
 //! `mismatches` is asked) walk the verified bytes in place. Counted by a global
 //! allocator; this file holds a single test so no other test thread allocates while
 //! it counts.
+#![cfg(feature = "std")]
 // The counting allocator is the only unsafe code in the project (the library forbids it).
 #![allow(unsafe_code)]
 #![allow(

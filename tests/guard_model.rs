@@ -2,6 +2,7 @@
 //! claims, completions, releases (by current and stale owners) and clock moves:
 //! every answer as the model says, so no interleaving processes a key twice within
 //! its retention or loses one.
+#![cfg(feature = "std")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

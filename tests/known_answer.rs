@@ -91,6 +91,8 @@ fn every_vector_through_the_lowest_level_call() {
     }
 }
 
+// `http::HeaderMap` is a header source with the `std` feature only.
+#[cfg(feature = "std")]
 #[test]
 fn every_vector_through_an_http_header_map() {
     for case in cases() {

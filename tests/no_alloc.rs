@@ -2,6 +2,7 @@
 //! `signature_mismatch` path, with a realistic delivery (all `X-Nexio-*` headers,
 //! rotation, bearer token). Counted by a global allocator; this file holds a single
 //! test so no other test thread allocates while it counts.
+#![cfg(feature = "std")]
 // The counting allocator is the only unsafe code in the project (the library forbids it).
 #![allow(unsafe_code)]
 #![allow(

@@ -1,4 +1,5 @@
 //! The public API of the verification core, rule by rule (`docs/verification.md`).
+#![cfg(feature = "std")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
