@@ -12,11 +12,29 @@ FUNCTION=nexio-webhooks-lambda
 SECRET=whsec_abc123def456
 jobs=(-j 2)
 
+echo "== cargo fmt --check, cargo clippy (with the redis feature, so its path is linted too)"
+cargo fmt --check
+nice -n 10 cargo clippy --locked "${jobs[@]}" --all-targets --all-features -- -D warnings
+
 echo "== cargo test (event documents through lambda_http's deserialization)"
 nice -n 10 cargo test --locked "${jobs[@]}"
 
+# curl and openssl drive the HTTP cases; a clean Debian may lack them.
+for tool in curl openssl; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        if [[ "$(id -u)" -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+            apt-get update -qq
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$tool" >/dev/null
+        else
+            echo "$tool is not installed and cannot be installed here (needs root and apt-get)" >&2
+            exit 1
+        fi
+    fi
+done
+# cargo-lambda ships as binary wheels on PyPI. A Debian python marks its site-packages
+# as system-managed (PEP 668); this is a throwaway CI machine, so install there anyway.
 if ! cargo lambda --version 2>/dev/null | grep -q "^cargo-lambda $CARGO_LAMBDA_VERSION "; then
-    python3 -m pip install --quiet "cargo-lambda==$CARGO_LAMBDA_VERSION"
+    PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet "cargo-lambda==$CARGO_LAMBDA_VERSION"
 fi
 cargo lambda --version
 
