@@ -136,10 +136,25 @@ try {
     error: "payload_too_large",
   });
   // Exactly at the limit is accepted.
-  const atLimit = Buffer.concat([Buffer.from('{"id":"evt_limit","type":"run.completed","pad":"'), Buffer.alloc(LIMIT - 50, 0x61), Buffer.from('"}')]);
+  const limitEvent = event("evt_limit");
+  const atLimit = Buffer.concat([
+    limitEvent.subarray(0, limitEvent.length - 1),
+    Buffer.from(',"pad":"'),
+    Buffer.alloc(LIMIT - limitEvent.length - 9, 0x61),
+    Buffer.from('"}'),
+  ]);
   if (atLimit.length !== LIMIT) throw new Error(`at-limit body is ${atLimit.length} bytes`);
   await check("body of exactly 1 MiB", { headers: headers(sign(NEW, now(), atLimit)), body: atLimit }, 200, {
     status: "accepted",
+  });
+  // Verified, but not an event: 422, never a 2xx for a delivery nobody can process.
+  const notJson = Buffer.from("not json");
+  await check("verified, not JSON", { headers: headers(sign(NEW, now(), notJson)), body: notJson }, 422, {
+    error: "invalid_json",
+  });
+  const notEvent = Buffer.from('{"id":"evt_not_an_event"}');
+  await check("verified, not an event", { headers: headers(sign(NEW, now(), notEvent)), body: notEvent }, 422, {
+    error: "invalid_event",
   });
   ran += 1;
   const get = await fetch(url);

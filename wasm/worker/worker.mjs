@@ -72,6 +72,12 @@ export default {
 
     const outcome = JSON.parse(verify(options, bytes, lens, body, undefined));
     if (!outcome.ok) return reply(outcome);
+    // Verified, but not an event this receiver can process (`invalid_json`,
+    // `invalid_event`, `unsupported_version`: every one of them is 422 in the library's
+    // replies). Never 2xx: Nexio retries, and the delivery is there once the cause is fixed.
+    if (outcome.event !== "ok") {
+      return new Response(JSON.stringify({ error: outcome.event }), { status: 422, headers: JSON_TYPE });
+    }
     // Here a real receiver processes the event (outcome.event_type, the body).
     return new Response(
       JSON.stringify({ status: "accepted", event_type: outcome.event_type ?? null, delivery_id: outcome.delivery_id ?? null }),
