@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the bundled sample deliveries with the crate's own Signer, through the
-# command-line tool's `sign --format http`. tests/cli.rs checks that the files in this
+# command-line tool's `sign --format http`. tests/cli/commands.rs checks that the files in this
 # folder are byte for byte what these commands print, and that they verify.
 #
 # Demo secret: whsec_abc123def456 (the README's). Signed at 1774180800

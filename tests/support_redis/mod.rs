@@ -4,7 +4,13 @@
 //! running would look like a pass. `bash .ci/test` installs Redis where it can and
 //! runs the suite. To run the rest of the suite on a machine without Redis, set
 //! `NEXIO_SKIP_REDIS_TESTS=1`: each Redis test then says `SKIPPED` on stderr.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects
+)]
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};

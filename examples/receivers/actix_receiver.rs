@@ -1,10 +1,10 @@
-//! A complete Nexio webhook receiver on axum.
+//! A complete Nexio webhook receiver on actix-web.
 //!
 //! ```sh
-//! NEXIO_WEBHOOK_SECRET=whsec_... cargo run --example axum_receiver --features axum
+//! NEXIO_WEBHOOK_SECRET=whsec_... cargo run -p nexio-webhooks-examples --bin actix_receiver
 //! ```
 //!
-//! Listens on `127.0.0.1:$PORT` (default 3000) and takes `POST /webhooks`. The secret
+//! Listens on `127.0.0.1:$PORT` (default 3001) and takes `POST /webhooks`. The secret
 //! is the endpoint's signing secret exactly as Nexio returns it (`whsec_…`); if the
 //! endpoint was created with an `auth_token`, set `NEXIO_WEBHOOK_AUTH_TOKEN` too.
 //! Each verified event is logged with its type, run id and status; a retry of an
@@ -13,9 +13,8 @@
 
 use std::process::ExitCode;
 
-use axum::Router;
-use axum::routing::post;
-use nexio_webhooks::axum::NexioWebhook;
+use actix_web::{App, HttpServer, web};
+use nexio_webhooks::actix::NexioWebhook;
 use nexio_webhooks::{BearerToken, InMemoryReplayGuard, Receiver, Secret, Verifier};
 
 async fn webhook(hook: NexioWebhook) -> &'static str {
@@ -65,43 +64,37 @@ fn port_from_env(default: u16) -> Result<u16, String> {
     }
 }
 
-#[tokio::main]
+#[actix_web::main]
 async fn main() -> ExitCode {
-    let (receiver, port) = match (receiver_from_env(), port_from_env(3000)) {
+    let (receiver, port) = match (receiver_from_env(), port_from_env(3001)) {
         (Ok(r), Ok(p)) => (r, p),
         (Err(e), _) | (_, Err(e)) => {
-            eprintln!("axum_receiver: refusing to start: {e}");
+            eprintln!("actix_receiver: refusing to start: {e}");
             return ExitCode::from(2);
         }
     };
-    let app = Router::new()
-        .route("/webhooks", post(webhook))
-        .with_state(receiver);
-    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
-        Ok(l) => l,
+    // One receiver (and so one replay guard) shared by every worker.
+    let receiver = web::Data::new(receiver);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(receiver.clone())
+            .route("/webhooks", web::post().to(webhook))
+    })
+    // A request head must arrive within 10 s (the receiver's body-read deadline, 30 s
+    // by default, bounds the body).
+    .client_request_timeout(std::time::Duration::from_secs(10))
+    .bind(("127.0.0.1", port));
+    let server = match server {
+        Ok(s) => s,
         Err(e) => {
-            eprintln!("axum_receiver: cannot listen on 127.0.0.1:{port}: {e}");
+            eprintln!("actix_receiver: cannot listen on 127.0.0.1:{port}: {e}");
             return ExitCode::FAILURE;
         }
     };
     println!("listening on http://127.0.0.1:{port}/webhooks");
-    // `axum::serve` sets no header-read timeout: serve each connection with hyper
-    // directly, so a client trickling its request head is cut off after 10 s (the
-    // receiver's body-read deadline, 30 s by default, bounds the body).
-    loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            continue;
-        };
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
-        tokio::spawn(async move {
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(std::time::Duration::from_secs(10));
-            let _ = builder
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-        });
+    if let Err(e) = server.run().await {
+        eprintln!("actix_receiver: {e}");
+        return ExitCode::FAILURE;
     }
+    ExitCode::SUCCESS
 }

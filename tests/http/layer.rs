@@ -2,7 +2,6 @@
 //! 127.0.0.1: each delivery processed exactly once across failures, panics, dropped
 //! requests and late retries; the inner service sees exactly the signed bytes; nothing
 //! unverified reaches it.
-#![cfg(all(feature = "tower", feature = "axum", feature = "actix-web"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

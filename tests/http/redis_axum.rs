@@ -1,6 +1,5 @@
 //! Two real axum replicas sharing one real Redis: a delivery is processed once however
 //! many times, and on whichever replica, it arrives.
-#![cfg(all(feature = "redis", feature = "axum"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,7 +8,7 @@
     clippy::arithmetic_side_effects
 )]
 
-mod support_redis;
+use crate::support_redis;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

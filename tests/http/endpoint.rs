@@ -3,7 +3,6 @@
 //! delivery attributed to the one that signed it, and the checks against the signed
 //! body — reported by default, refused under strict — in the core and through the
 //! axum and actix-web adapters over real HTTP.
-#![cfg(feature = "std")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -409,7 +408,6 @@ fn receivers() -> (nexio_webhooks::Receiver, nexio_webhooks::Receiver) {
     )
 }
 
-#[cfg(feature = "axum")]
 #[tokio::test]
 async fn through_axum() {
     use axum::Router;
@@ -431,7 +429,6 @@ async fn through_axum() {
     adapter_cases(&format!("http://{addr}")).await;
 }
 
-#[cfg(feature = "actix-web")]
 #[actix_web::test]
 async fn through_actix_web() {
     use actix_web::{App, HttpServer, web};

@@ -1,7 +1,7 @@
 //! The built binary's `verify --explain`, `replay`, `sign`/`send --set` and
 //! `--fresh-id`, and `send`'s reports (early 413, nothing connected, duplicates, no
 //! body), against a small receiver in the test that verifies with the library.
-#![cfg(feature = "cli")]
+
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -3,7 +3,7 @@
 //! an unreachable or slow app is 502 and released; a listener killed with SIGKILL
 //! while the app works leaves the claim to its lease in a shared Redis, after which
 //! the retry is processed — once.
-#![cfg(all(feature = "cli", feature = "redis"))]
+
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -12,7 +12,7 @@
     clippy::arithmetic_side_effects
 )]
 
-mod support_redis;
+use crate::support_redis;
 
 use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
@@ -168,16 +168,39 @@ fn delivery(body: &str) -> Delivery {
 }
 
 async fn send(url: &str, d: &Delivery, timeout: Duration) -> Result<(u16, String), String> {
-    let mut req = reqwest::Client::new()
-        .post(url)
-        .timeout(timeout)
-        .body(d.body().to_vec());
-    for (name, value) in d.headers() {
-        req = req.header(*name, value);
+    send_parts(url, d.headers(), d.body(), timeout).await
+}
+
+/// POSTs `body` with `headers` over a fresh HTTP/1.1 connection; the status and the
+/// answer's text, or why there is none within `timeout`.
+async fn send_parts(
+    url: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+    timeout: Duration,
+) -> Result<(u16, String), String> {
+    use http_body_util::{BodyExt as _, Full};
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let mut req = axum::http::Request::post(url);
+    for (name, value) in headers {
+        req = req.header(*name, value.as_str());
     }
-    let res = req.send().await.map_err(|e| e.to_string())?;
-    let status = res.status().as_u16();
-    Ok((status, res.text().await.unwrap()))
+    let req = req
+        .body(Full::new(Bytes::copy_from_slice(body)))
+        .map_err(|e| e.to_string())?;
+    let exchange = async {
+        let res = client.request(req).await.map_err(|e| e.to_string())?;
+        let status = res.status().as_u16();
+        let body = res.into_body().collect().await.map_err(|e| e.to_string())?;
+        Ok((
+            status,
+            String::from_utf8_lossy(&body.to_bytes()).into_owned(),
+        ))
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| format!("no answer within {timeout:?}"))?
 }
 
 async fn post(url: &str, d: &Delivery) -> (u16, String) {
@@ -389,17 +412,10 @@ async fn record_writes_http_files_and_rejections_log_their_hints() {
     // A proxy added a final newline: 401, and listen says so.
     let mut body = good.body().to_vec();
     body.push(b'\n');
-    let changed = good
-        .headers()
-        .iter()
-        .fold(reqwest::Client::new().post(&listen.url), |req, (n, v)| {
-            req.header(*n, v)
-        })
-        .body(body)
-        .send()
+    let changed = send_parts(&listen.url, good.headers(), &body, Duration::from_secs(20))
         .await
         .unwrap();
-    assert_eq!(changed.status().as_u16(), 401);
+    assert_eq!(changed.0, 401);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let printed = listen.output.lock().unwrap().clone();
     assert!(

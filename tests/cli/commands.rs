@@ -1,7 +1,7 @@
 //! The `nexio-webhooks` binary, run as a user would: sign→verify round trips, every known-answer vector as an HTTP file, exit codes,
 //! JSON output, secrets by env and by file, rotation, `send` against `listen` on an
 //! ephemeral 127.0.0.1 port, garbage files, and the bundled sample deliveries.
-#![cfg(feature = "cli")]
+
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -255,7 +255,7 @@ struct Case {
 #[test]
 fn every_known_answer_vector_as_an_http_file() {
     let dir = scratch("vectors");
-    let vectors: Vectors = serde_json::from_str(include_str!("data/known-answer.json")).unwrap();
+    let vectors: Vectors = serde_json::from_str(include_str!("../data/known-answer.json")).unwrap();
     assert!(vectors.cases.len() >= 30);
     for (i, case) in vectors.cases.iter().enumerate() {
         let body = base64::engine::general_purpose::STANDARD
@@ -950,8 +950,8 @@ fn send_against_listen() {
 
     // Many, one after the other: every one answered 200 (the same event id again is a
     // duplicate, which a receiver also acknowledges with 200). Concurrent copies
-    // would meet the first one in progress and be answered 409; tests/layer.rs and
-    // tests/redis_axum.rs cover those.
+    // would meet the first one in progress and be answered 409; tests/http/layer.rs and
+    // tests/http/redis_axum.rs cover those.
     let out = listen.send(
         SECRET,
         &[

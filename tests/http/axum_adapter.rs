@@ -1,7 +1,6 @@
 //! The axum adapter against a real axum server on 127.0.0.1 (ephemeral port), with a
 //! real HTTP client (reqwest) and, where a polite client cannot send the request, a
 //! raw TCP stream. The cases live in `common/` and run against actix-web too.
-#![cfg(feature = "axum")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -10,7 +9,7 @@
     clippy::arithmetic_side_effects
 )]
 
-mod common;
+use crate::common;
 
 use axum::Router;
 use axum::extract::{FromRef, State};

@@ -5,7 +5,7 @@
 //! ```sh
 //! DATABASE_URL=postgres://user:password@127.0.0.1/app \
 //! NEXIO_WEBHOOK_SECRET=whsec_... \
-//!     cargo run --example postgres_receiver --features postgres,axum
+//!     cargo run -p nexio-webhooks-examples --bin postgres_receiver
 //! ```
 //!
 //! Listens on `127.0.0.1:$PORT` (default 3002) and takes `POST /webhooks`. At start it

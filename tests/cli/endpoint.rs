@@ -3,7 +3,7 @@
 //! requests and answers: the request line, headers and JSON body are checked, the
 //! secret file's content and mode, and that no secret, API key or auth token ever
 //! reaches stdout or stderr.
-#![cfg(feature = "cli")]
+
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

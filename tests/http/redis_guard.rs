@@ -1,6 +1,5 @@
 //! The Redis replay guard's claim → complete | release protocol against a real Redis
 //! on 127.0.0.1.
-#![cfg(feature = "redis")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,7 +8,7 @@
     clippy::arithmetic_side_effects
 )]
 
-mod support_redis;
+use crate::support_redis;
 
 use std::sync::Arc;
 use std::time::Duration;

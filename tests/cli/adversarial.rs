@@ -2,7 +2,7 @@
 //! HTTP request file and checked by the built binary's `verify --format json`, with
 //! the case's secrets, window, strictness and bearer token passed as the tool takes
 //! them. 0 false accepts, 0 panics, every code as expected.
-#![cfg(feature = "cli")]
+
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -11,7 +11,7 @@
     clippy::arithmetic_side_effects
 )]
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

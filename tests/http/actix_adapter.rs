@@ -1,7 +1,6 @@
 //! The actix-web adapter against a real actix-web server on 127.0.0.1 (ephemeral
 //! port), with a real HTTP client (reqwest) and, where a polite client cannot send the
 //! request, a raw TCP stream. The cases live in `common/` and run against axum too.
-#![cfg(feature = "actix-web")]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -10,7 +9,7 @@
     clippy::arithmetic_side_effects
 )]
 
-mod common;
+use crate::common;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use common::{Kind, MyEvent, Seen, Server};

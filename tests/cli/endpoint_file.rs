@@ -4,7 +4,7 @@
 //! reported by default and refused under `--strict` (422 from `listen`); an endpoint
 //! with `auth_token_configured: true` and no `--bearer-env` is a usage error naming
 //! `bearer_token_required`.
-#![cfg(feature = "cli")]
+
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -3,7 +3,6 @@
 //! are fine; a trickled body is answered 408 within the deadline; a 100-continue
 //! request with a bad signature header is refused before `100 Continue` (axum).
 //! Through the axum extractor, the tower layer and the actix-web middleware.
-#![cfg(all(feature = "tower", feature = "axum", feature = "actix-web"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -3,7 +3,7 @@
 //! control characters in file names and values (escaped, never reaching the terminal
 //! raw), and header lines parsed as hyper and actix-web parse them (only spaces and
 //! tabs around a value; a form feed is refused, not trimmed).
-#![cfg(feature = "cli")]
+
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

@@ -10,7 +10,13 @@
 //! running would look like a pass. `bash .ci/test` installs PostgreSQL where it can.
 //! To run the rest of the suite on a machine without it, set
 //! `NEXIO_SKIP_POSTGRES_TESTS=1`: each PostgreSQL test then says `SKIPPED` on stderr.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::arithmetic_side_effects
+)]
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,6 @@
 //! axum receivers (concurrent copies over two pools, a failing business write, a
 //! receiver SIGKILLed inside its transaction, late retries, the database going away),
 //! the guard mode through the tower layer, the protocol's steps, the sweep, the schema.
-#![cfg(all(feature = "postgres", feature = "axum", feature = "tower"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -11,7 +10,7 @@
     clippy::arithmetic_side_effects
 )]
 
-mod support_postgres;
+use crate::support_postgres;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -338,7 +337,10 @@ async fn a_receiver_killed_inside_its_transaction_leaves_nothing_and_the_retry_i
         Command::new(std::env::current_exe().unwrap())
             .args([
                 "--exact",
-                "child_receiver_process",
+                // The test's path in this binary, whose tests are modules of one crate.
+                concat!(module_path!(), "::child_receiver_process")
+                    .split_once("::")
+                    .map_or("child_receiver_process", |(_, path)| path),
                 "--nocapture",
                 "--test-threads=1",
             ])
