@@ -104,6 +104,74 @@ impl PreparedKey {
     /// buffer, and the tail is padded in place. (A general streaming buffer on the
     /// same compression function saved only half as much at 256 B; measured.)
     pub(crate) fn sign(&self, timestamp: &[u8], body: &[u8]) -> [u8; DIGEST_LEN] {
+        match self.sign_fixed(timestamp, body) {
+            Some(mac) => mac,
+            None => self.sign_short(timestamp, body),
+        }
+    }
+
+    /// [`PreparedKey::sign`] for a body of at least one block and `t` of 1 to 19
+    /// digits (every delivery but a toy one), with no copy of variable length: each
+    /// would be a call to `memcpy`, and three of them cost more than all the rest of
+    /// the HMAC's bookkeeping (criterion, 256 B: about 20 ns of a 30 ns overhead).
+    ///
+    /// - First block: `t` through a jump table of fixed-size copies, `.`, then the
+    ///   body's first 64 bytes at offset `t.len() + 1` of a 128-byte buffer (what
+    ///   spills past the block is not hashed).
+    /// - The body's whole blocks after it, straight from the caller's buffer.
+    /// - Last block(s): the body's last 64 bytes copied to offset `r` (the tail's
+    ///   length) of a zeroed 192-byte buffer puts the tail at the start of its second
+    ///   block, with zeros after it, where the padding is added. It is built before
+    ///   any hashing, so its stores have reached the cache when it is read.
+    #[inline(always)]
+    fn sign_fixed(&self, timestamp: &[u8], body: &[u8]) -> Option<[u8; DIGEST_LEN]> {
+        let t_len = timestamp.len();
+        let head_len = t_len.checked_add(1)?; // `t` and `.`
+        let (head, _) = body.split_first_chunk::<BLOCK>()?;
+        let (_, last64) = body.split_last_chunk::<BLOCK>()?;
+        // The body bytes that share the first block with `t.`, and what follows.
+        let after_first = body.get(BLOCK.checked_sub(head_len)?..)?;
+        let (blocks, tail) = after_first.as_chunks::<BLOCK>();
+        let tail_len = tail.len();
+
+        let mut last = [0u8; 3 * BLOCK];
+        last.get_mut(tail_len..tail_len.wrapping_add(BLOCK))?
+            .copy_from_slice(last64);
+        let length_at = if tail_len >= BLOCK - 8 {
+            3 * BLOCK
+        } else {
+            2 * BLOCK
+        };
+        *last.get_mut(BLOCK.wrapping_add(tail_len))? = 0x80;
+        *last
+            .get_mut(length_at.wrapping_sub(8)..length_at)?
+            .first_chunk_mut::<8>()? = message_len(timestamp, body).wrapping_mul(8).to_be_bytes();
+        let last_blocks = last.get(BLOCK..length_at)?.as_chunks::<BLOCK>().0;
+
+        let mut first = [0u8; 2 * BLOCK];
+        copy_timestamp(&mut first, timestamp)?;
+        *first.get_mut(t_len)? = b'.';
+        first
+            .get_mut(head_len..head_len.wrapping_add(BLOCK))?
+            .copy_from_slice(head);
+        let first_block = first.first_chunk::<BLOCK>()?;
+
+        let mut state = self.inner;
+        compress256(&mut state, core::slice::from_ref(first_block));
+        if !blocks.is_empty() {
+            compress256(&mut state, blocks);
+        }
+        compress256(&mut state, last_blocks);
+        let mut inner = [0u8; DIGEST_LEN];
+        for (chunk, word) in inner.as_chunks_mut::<4>().0.iter_mut().zip(state) {
+            *chunk = word.to_be_bytes();
+        }
+        Some(self.finish_outer(&inner))
+    }
+
+    /// [`PreparedKey::sign`] for any `t` and body: the first block assembled, the
+    /// body's whole blocks hashed in place, the tail padded.
+    fn sign_short(&self, timestamp: &[u8], body: &[u8]) -> [u8; DIGEST_LEN] {
         let message_len = message_len(timestamp, body);
         let mut state = self.inner;
         let mut block = [0u8; BLOCK];
@@ -167,6 +235,23 @@ impl PreparedKey {
             (BLOCK + DIGEST_LEN) as u64,
         )
     }
+}
+
+/// Copies a timestamp of 1 to 19 digits to the start of `dst` (at least 19 bytes)
+/// with a copy of fixed size per length, so no call to `memcpy`; `None` for any other
+/// length.
+#[inline(always)]
+fn copy_timestamp(dst: &mut [u8; 2 * BLOCK], timestamp: &[u8]) -> Option<()> {
+    macro_rules! fixed {
+        ($($n:literal)*) => {
+            match timestamp.len() {
+                $($n => dst.first_chunk_mut::<$n>()?.copy_from_slice(timestamp.first_chunk::<$n>()?),)*
+                _ => return None,
+            }
+        };
+    }
+    fixed!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19);
+    Some(())
 }
 
 /// The length of the inner hash's message: the key block, `t`, `.`, the body.
