@@ -10,7 +10,10 @@
 //! 1 KiB and 64 KiB bodies. Prints each figure and the ratios (b)/(a), (c)/(a),
 //! (d)/(b).
 //!
-//!     cargo run --release --manifest-path benches/Cargo.toml --bin http_cost [-- SECONDS CONNECTIONS]
+//!     cargo run --release --manifest-path benches/Cargo.toml --bin http_cost [-- SECONDS CONNECTIONS [ROUTE]]
+//!
+//! With a ROUTE (`a` to `d`, or `xa`, `xb`, `xm` for actix-web), only that route at
+//! 1 KiB, for a profiler.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -266,6 +269,25 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let secs: f64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(3.0);
     let conns: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(32);
+    // One route only (`a`, `b`, `c`, `d`, or actix-web's `xa`, `xb`, `xm`) at 1 KiB,
+    // for a profiler attached to this process.
+    if let Some(only) = args.get(3) {
+        let svix = Arc::new(
+            svix::webhooks::Webhook::new(SECRET).unwrap_or_else(|e| fail(&e.to_string())),
+        );
+        let (addr, path) = match only.strip_prefix('x') {
+            Some(route) => (start_actix(), format!("/{route}")),
+            None => (start_axum(svix.clone()), format!("/{only}")),
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| fail(&e.to_string()));
+        let req = request(&path, &body_of(1024), (only == "d").then_some(&*svix));
+        let r = measure(&rt, addr, req, conns, secs);
+        println!("{only} 1 KiB {r:.0} requests/s");
+        return;
+    }
     let svix =
         Arc::new(svix::webhooks::Webhook::new(SECRET).unwrap_or_else(|e| fail(&e.to_string())));
     let axum_addr = start_axum(svix.clone());

@@ -66,6 +66,17 @@ impl FromVerified for RawBody {
     }
 }
 
+/// The verifying layer's check of a verified body (see `Verified::check_envelope`):
+/// nothing kept, since the inner service parses the body itself.
+#[cfg_attr(not(any(feature = "tower", feature = "actix-web")), allow(dead_code))]
+pub(crate) struct Envelope;
+
+impl FromVerified for Envelope {
+    fn from_verified(verified: &Verified<'_>) -> Result<Self, ParseError> {
+        verified.check_envelope().map(|()| Self)
+    }
+}
+
 /// A verified, parsed delivery: what the `axum` and `actix-web` extractors hand to
 /// the handler.
 ///

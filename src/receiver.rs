@@ -321,9 +321,9 @@ impl Receiver {
     }
 
     /// What the verifying layer and middleware do with a complete body: verify at
-    /// `now`, check that it is an [`Event`](crate::Event) under the verifier's
-    /// version policy (so an unusable payload is 422 before any handler runs), and
-    /// claim its dedupe key.
+    /// `now`, check the envelope (`id`, `type`, `webhook_version` under the
+    /// verifier's version policy; see `Verified::check_envelope`), so a delivery
+    /// nobody can process is 422 before any handler runs, and claim its dedupe key.
     #[cfg_attr(not(any(feature = "tower", feature = "actix-web")), allow(dead_code))]
     pub(crate) async fn accept_for_layer<H: HeaderSource + ?Sized>(
         &self,
@@ -331,7 +331,8 @@ impl Receiver {
         body: &[u8],
         now: i64,
     ) -> Result<(crate::extract::VerifiedDelivery, Option<Claim>), Rejection> {
-        let hook: NexioWebhook<crate::event::Event> = self.accept_at(headers, body, now).await?;
+        let hook: NexioWebhook<crate::extract::Envelope> =
+            self.accept_at(headers, body, now).await?;
         let (_, delivery, claim) = hook.into_parts_with_key();
         Ok((delivery, claim))
     }

@@ -227,6 +227,38 @@ impl<'a> Verified<'a> {
         head.id.and_then(|id| id.decode()).ok_or(envelope)
     }
 
+    /// What the verifying layer and middleware check before any handler runs: the
+    /// envelope. `Ok` when the body is a JSON object whose top-level `id` and `type`
+    /// are strings and whose `webhook_version` is `2026-03-22` (any version, under
+    /// [`VersionPolicy::AcceptOther`]); otherwise the error the typed parse gives
+    /// ([`Verified::event`]), so a body refused here gets the same code either way.
+    ///
+    /// The rest of the payload is not looked at: the handler behind the layer parses
+    /// it into its own type, and a `run` that the typed model would refuse must not
+    /// stop a delivery that handler can process. It costs a scan of the first few
+    /// dozen bytes where Nexio puts these fields, not a parse.
+    pub(crate) fn check_envelope(&self) -> Result<(), ParseError> {
+        let usable = head::scan(self.body).is_some_and(|head| {
+            let string =
+                |field: Option<head::RawStr<'_>>| field.is_some_and(|f| f.decode().is_some());
+            string(head.id)
+                && string(head.event_type)
+                && match self.version_policy {
+                    VersionPolicy::AcceptOther => true,
+                    _ => head
+                        .version
+                        .and_then(|v| v.eq_bytes(event::WEBHOOK_VERSION.as_bytes()))
+                        .unwrap_or(false),
+                }
+        });
+        if usable {
+            return Ok(());
+        }
+        // Only for a body refused above (or one whose fields the scan did not reach):
+        // the typed parse names the problem.
+        self.event().map(|_| ())
+    }
+
     /// Parses the typed `2026-03-22` event, under the verifier's version policy.
     pub fn event(&self) -> Result<Event, ParseError> {
         event::parse(self.body, self.version_policy)

@@ -23,7 +23,9 @@ use crate::rejection::{REJECTION_CONTENT_TYPE, Rejection, rejected};
 /// For each request, in order: the checks that need no body (signature header,
 /// window, bearer token; `Content-Length` against the limit); the body, read chunk by
 /// chunk and abandoned at the first byte past the limit; the MAC over the exact
-/// bytes; the event's envelope and version; the claim on its dedupe key (a duplicate
+/// bytes; the event's envelope (`id`, `type`, `webhook_version` under the version
+/// policy; the rest of the payload is the handler's to parse); the claim on its
+/// dedupe key (a duplicate
 /// of a processed delivery → `200 {"status":"duplicate"}`, one in progress → 409
 /// with `Retry-After`, neither reaching the handler). Then the inner service runs on
 /// **the exact verified bytes** (put back as the request's payload, so `web::Bytes`,

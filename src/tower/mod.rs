@@ -8,9 +8,10 @@
 //!    signature, a wrong bearer token (400/401), an announced `Content-Length` over
 //!    the body limit (413) — before reading a byte of the body;
 //! 2. reads the body, stopping at the first byte past the limit (413);
-//! 3. verifies the MAC over the exact bytes (401), checks that the body is an event
-//!    under the verifier's version policy (422), and claims its dedupe key (the
-//!    signed event `id`) with the receiver's replay guard: a copy of a processed
+//! 3. verifies the MAC over the exact bytes (401), checks the event's envelope — a
+//!    JSON object whose `id` and `type` are strings and whose `webhook_version` the
+//!    verifier's version policy accepts (422 otherwise) — and claims its dedupe key
+//!    (the signed event `id`) with the receiver's replay guard: a copy of a processed
 //!    delivery is answered `200 {"status":"duplicate"}` and a copy of one in
 //!    progress `409` with `Retry-After`, both without calling the inner service;
 //! 4. calls the inner service with **the exact verified bytes** as the body
@@ -61,6 +62,12 @@
 //! `nexio_webhooks::axum::VerifiedDelivery`; answered 500 `receiver_misconfigured`
 //! on a route without the layer), or the `axum` feature's `NexioWebhook<T>`, which
 //! then takes the layer's claim instead of claiming again.
+//!
+//! The rest of the payload is the inner service's to parse, into its own type: the
+//! layer does not refuse a delivery over a `run` the crate's typed model would
+//! reject, which the handler may well process (a refusal there would be retried by
+//! Nexio until it gave up). A handler that fails to parse it answers non-2xx, which
+//! releases the claim.
 //!
 //! The layer reads the whole body (bounded by the receiver's body limit), so put it
 //! on the webhook route only (`route_layer`), not in front of unrelated routes.

@@ -1030,6 +1030,18 @@ fn send_against_listen() {
         stdout(&out),
         "422 Unprocessable Entity\n{\"error\":\"invalid_event\"}\n"
     );
+    // An envelope the layer lets through, with a payload `listen` cannot read: its
+    // handler refuses it the same way.
+    let body = write(
+        &dir,
+        "no_run.json",
+        br#"{"id":"evt_no_run","type":"run.failed","webhook_version":"2026-03-22","data":{}}"#,
+    );
+    let out = listen.send(SECRET, &[&body]);
+    assert_eq!(
+        stdout(&out),
+        "422 Unprocessable Entity\n{\"error\":\"invalid_event\"}\n"
+    );
 
     let printed = listen.interrupt();
     let lines: Vec<&str> = printed.lines().collect();
@@ -1052,8 +1064,11 @@ fn send_against_listen() {
         printed.contains(" rejected signature_mismatch -> 401\n"),
         "{printed}"
     );
-    assert!(
-        printed.contains(" rejected invalid_event -> 422 (signature verified)"),
+    assert_eq!(
+        printed
+            .matches(" rejected invalid_event -> 422 (signature verified)\n")
+            .count(),
+        2,
         "{printed}"
     );
     assert!(printed.ends_with("stopped\n"), "{printed}");

@@ -418,10 +418,44 @@ async fn scenarios(front: &str, addr: SocketAddr, seen: &Seen, clock: &Clock) {
         .timestamp(clock.now())
         .build();
     assert_eq!(post(addr, "/bytes", &not_event).await.status, 422);
+    let other_version = Signer::new(Secret::new(SECRET).unwrap())
+        .delivery(format!(
+            r#"{{"id":"evt_v_{front}","type":"run.completed","webhook_version":"2027-01-01"}}"#
+        ))
+        .timestamp(clock.now())
+        .build();
+    let r = post(addr, "/bytes", &other_version).await;
+    assert_eq!(
+        (r.status, r.body.as_str()),
+        (422, r#"{"error":"unsupported_version"}"#)
+    );
     assert_eq!(
         seen.calls("bytes"),
         before,
         "{front}: an unverified request reached the handler"
+    );
+
+    // A usable envelope with a payload the crate's typed model refuses (a failed run
+    // without its `run`): the handler, which parses the body into its own type,
+    // decides. The layer does not stop a delivery it could process.
+    let envelope_only = Signer::new(Secret::new(SECRET).unwrap())
+        .delivery(format!(
+            r#"{{"id":"evt_envelope_{front}","type":"run.failed","webhook_version":"2026-03-22","data":{{}}}}"#
+        ))
+        .timestamp(clock.now())
+        .build();
+    assert!(
+        nexio_webhooks::dangerous::parse_unverified_event(
+            envelope_only.body(),
+            nexio_webhooks::VersionPolicy::Exact
+        )
+        .is_err()
+    );
+    assert_eq!(post(addr, "/bytes", &envelope_only).await.status, 200);
+    assert_eq!(seen.calls("bytes"), before + 1);
+    assert_eq!(
+        seen.bodies("bytes").last(),
+        Some(&envelope_only.body().to_vec())
     );
 
     // A copy arriving while the first is processed: 409 with Retry-After, and the

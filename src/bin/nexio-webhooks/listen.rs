@@ -72,6 +72,18 @@ async fn receive(
     body: Bytes,
 ) -> Response {
     let Some(forward) = &state.forward else {
+        // The layer checked the envelope only; this receiver reads the typed event, so
+        // a payload it cannot parse is refused as the extractor refuses it (422: the
+        // claim is released and Nexio retries).
+        if let Err(e) = dangerous::parse_unverified_event(&body, VersionPolicy::AcceptOther) {
+            say(&format!(
+                "{} rejected {} -> {} (signature verified)\n",
+                now_text(),
+                e.code(),
+                e.status().as_u16()
+            ));
+            return answer(e.status(), format!(r#"{{"error":"{}"}}"#, e.code()));
+        }
         print_accepted(&delivery, &body, "ok", state.print_body);
         return answer(StatusCode::OK, r#"{"status":"ok"}"#.to_owned());
     };
