@@ -272,9 +272,8 @@ fn main() {
     // One route only (`a`, `b`, `c`, `d`, or actix-web's `xa`, `xb`, `xm`) at 1 KiB,
     // for a profiler attached to this process.
     if let Some(only) = args.get(3) {
-        let svix = Arc::new(
-            svix::webhooks::Webhook::new(SECRET).unwrap_or_else(|e| fail(&e.to_string())),
-        );
+        let svix =
+            Arc::new(svix::webhooks::Webhook::new(SECRET).unwrap_or_else(|e| fail(&e.to_string())));
         let (addr, path) = match only.strip_prefix('x') {
             Some(route) => (start_actix(), format!("/{route}")),
             None => (start_axum(svix.clone()), format!("/{only}")),

@@ -285,20 +285,39 @@ async fn health(addr: SocketAddr, until: Instant, counters: Arc<Counters>) {
 }
 
 async fn processed(addr: SocketAddr) -> Result<HashSet<String>, String> {
+    Ok(get(addr, "/processed")
+        .await?
+        .lines()
+        .map(str::to_owned)
+        .collect())
+}
+
+/// The bytes the server's allocations hold: `(now, at most so far)`.
+async fn heap(addr: SocketAddr) -> Result<(u64, u64), String> {
+    let body = get(addr, "/heap").await?;
+    let mut numbers = body.split_whitespace().map(str::parse::<u64>);
+    match (numbers.next(), numbers.next()) {
+        (Some(Ok(live)), Some(Ok(peak))) => Ok((live, peak)),
+        _ => Err(format!("unexpected GET /heap answer {body:?}")),
+    }
+}
+
+/// The body of `GET path`, on a connection of its own.
+async fn get(addr: SocketAddr, path: &str) -> Result<String, String> {
     let mut s = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    s.write_all(b"GET /processed HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
         .await
         .map_err(|e| e.to_string())?;
     let mut all = Vec::new();
     tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut all))
         .await
-        .map_err(|_| "GET /processed timed out".to_owned())?
+        .map_err(|_| format!("GET {path} timed out"))?
         .map_err(|e| e.to_string())?;
     let text = String::from_utf8_lossy(&all);
     let (_, body) = text
         .split_once("\r\n\r\n")
-        .ok_or("no response to GET /processed")?;
-    Ok(body.lines().map(str::to_owned).collect())
+        .ok_or_else(|| format!("no response to GET {path}"))?;
+    Ok(body.to_owned())
 }
 
 /// Runs one flood; prints the figures and returns the failed targets (empty: all met).
@@ -338,6 +357,7 @@ async fn run_async(cfg: Config) -> Result<Vec<String>, String> {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (start_rss, _) = rss_kib(pid).ok_or("cannot read the server's /proc status")?;
+    let (start_heap, _) = heap(addr).await?;
 
     let counters = Arc::new(Counters::default());
     let started = Instant::now();
@@ -393,6 +413,7 @@ async fn run_async(cfg: Config) -> Result<Vec<String>, String> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (end_rss, hwm) = rss_kib(pid).ok_or("the server is gone")?;
     counters.peak_rss_kib.fetch_max(hwm, Ordering::Relaxed);
+    let (end_heap, peak_heap) = heap(addr).await?;
     let done = processed(addr).await?;
     let _ = child.kill().await;
 
@@ -447,6 +468,12 @@ async fn run_async(cfg: Config) -> Result<Vec<String>, String> {
         end_rss as f64 / 1024.0
     );
     println!(
+        "  server heap (bytes its allocations hold): start {:.1} MiB, peak {:.1} MiB, after {:.1} MiB",
+        start_heap as f64 / MIB as f64,
+        peak_heap as f64 / MIB as f64,
+        end_heap as f64 / MIB as f64
+    );
+    println!(
         "  /health: {} answered, {} not within 2 s, slowest {} ms",
         counters.health_ok.load(Ordering::Relaxed),
         counters.health_failed.load(Ordering::Relaxed),
@@ -490,12 +517,21 @@ async fn run_async(cfg: Config) -> Result<Vec<String>, String> {
     if forged_processed > 0 {
         failed.push(format!("{forged_processed} forged deliveries processed"));
     }
-    // "Near its start": within half the budget. glibc keeps freed body buffers in its
-    // arenas rather than handing them back, so RSS settles above its start without
-    // growing flood after flood; more than half the budget left would be a leak.
-    if end_rss > start_rss + BUDGET / 2 / 1024 {
+    // Memory returns near its start: what the server's allocations hold after the
+    // flood, against what they held before it (the 200-odd processed ids and guard
+    // entries are the only state that should remain). RSS is reported, not judged:
+    // glibc keeps freed 1 MiB buffers in its arenas instead of handing them back
+    // (docs/performance.md, *Under a flood*), which says nothing of the receiver.
+    if end_heap > start_heap + MIB {
         failed.push(format!(
-            "RSS after the flood {end_rss} KiB, not near its start {start_rss} KiB"
+            "the server's allocations hold {end_heap} bytes after the flood, {start_heap} before it"
+        ));
+    }
+    // And RSS stays under the budget once the flood is over: the allocator may keep
+    // pages, never more than the bodies the budget let in.
+    if end_rss > start_rss + BUDGET / 1024 {
+        failed.push(format!(
+            "RSS after the flood {end_rss} KiB, more than the budget above its start {start_rss} KiB"
         ));
     }
     Ok(failed)
