@@ -1,5 +1,6 @@
 //! `verify` run as a user would, on what a receiver would refuse: the body limit
-//! (`--max-body`, default 1 MiB, `payload_too_large`, the file not read past it),
+//! (`--max-body`, default 1 MiB, `payload_too_large`, the file not read past it; the
+//! same for `replay`),
 //! control characters in file names and values (escaped, never reaching the terminal
 //! raw), and header lines parsed as hyper and actix-web parse them (only spaces and
 //! tabs around a value; a form feed is refused, not trimmed).
@@ -256,4 +257,81 @@ fn header_values_are_trimmed_of_spaces_and_tabs_only() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn replay_applies_the_same_body_limit() {
+    // Nothing listens at this address: a capture over the limit is refused before any
+    // connection is tried, and one within it fails only at the connection.
+    let url = "http://127.0.0.1:9/webhooks";
+    let dir = scratch("replay");
+    let body = sample::RUN_COMPLETED;
+    let path = dir.join("d.http");
+    std::fs::write(&path, http(&signed(body))).unwrap();
+    let path = path.to_str().unwrap();
+    let short = (body.len() - 1).to_string();
+    let out = cmd()
+        .args(["replay", "--url", url, "--max-body", &short, path])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("the body is larger than {short} bytes")),
+        "{}",
+        stderr(&out)
+    );
+    let len = body.len().to_string();
+    let out = cmd()
+        .args([
+            "replay",
+            "--url",
+            url,
+            "--timeout",
+            "2",
+            "--max-body",
+            &len,
+            path,
+        ])
+        .output()
+        .unwrap();
+    assert!(!stderr(&out).contains("larger than"), "{}", stderr(&out));
+
+    // On stdin, a head announcing 10 GiB and bytes without end: refused after the
+    // limit, without reading the rest.
+    let d = signed(sample::RUN_COMPLETED);
+    let mut head = Vec::new();
+    head.extend_from_slice(b"POST /webhooks HTTP/1.1\r\nHost: localhost\r\n");
+    for (name, value) in d.headers() {
+        head.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
+    }
+    head.extend_from_slice(b"Content-Length: 10737418240\r\n\r\n");
+    let mut child = cmd()
+        .args(["replay", "--url", url, "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let chunk = vec![b'x'; 64 * 1024];
+        let mut sent = 0usize;
+        if stdin.write_all(&head).is_err() {
+            return sent;
+        }
+        while sent < 1 << 30 && stdin.write_all(&chunk).is_ok() {
+            sent += chunk.len();
+        }
+        sent
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "replay kept reading stdin");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    let sent = writer.join().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("larger than"), "{}", stderr(&out));
+    assert!(sent < 4 << 20, "{sent} bytes were taken from stdin");
 }

@@ -336,6 +336,11 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
 
+    /// Largest body in bytes, as `verify`, `listen` and the receivers apply it (a
+    /// larger capture is refused, and the file is not read past it)
+    #[arg(long, value_name = "BYTES", default_value_t = 1024 * 1024)]
+    pub max_body: usize,
+
     #[command(flatten)]
     pub secrets: SecretArgs,
 }

@@ -57,16 +57,12 @@ pub async fn run(args: &ReplayArgs) -> Result<Outcome, UsageError> {
     let mut stdout = std::io::stdout().lock();
     for path in &args.files {
         let name = path.to_string_lossy();
-        let bytes = verify::read_file(path)
+        let bytes = verify::read_capture(path, args.max_body)
             .map_err(|e| UsageError::new(format!("cannot read {name}: {e}")))?;
-        if u64::try_from(bytes.len()).map_or(true, |n| n > verify::MAX_FILE) {
-            return Err(UsageError::new(format!(
-                "{name}: the file is larger than {} bytes",
-                verify::MAX_FILE
-            )));
-        }
-        let req = request::parse(&bytes)
-            .map_err(|e| UsageError::new(format!("{name}: not a captured request: {e}")))?;
+        let req = request::parse_with_limit(&bytes, args.max_body).map_err(|e| match e {
+            request::RequestError::BodyTooLarge { .. } => UsageError::new(format!("{name}: {e}")),
+            _ => UsageError::new(format!("{name}: not a captured request: {e}")),
+        })?;
         let t = unix_now();
         let mut builder = http::Request::post(target.uri.clone());
         for (header, value) in &req.headers {

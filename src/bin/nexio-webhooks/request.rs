@@ -96,6 +96,7 @@ impl fmt::Display for RequestError {
 }
 
 /// Parses a whole file, of any body length.
+#[cfg(test)]
 pub fn parse(bytes: &[u8]) -> Result<Request<'_>, RequestError> {
     parse_with_limit(bytes, usize::MAX)
 }

@@ -13,10 +13,6 @@ use crate::fail::{Outcome, UsageError};
 use crate::request::{self, RequestError};
 use crate::secrets;
 
-/// Files larger than this are refused as `invalid_request` without being read
-/// further (Nexio bodies are small; a receiver's default limit is 1 MiB).
-pub const MAX_FILE: u64 = 64 * 1024 * 1024;
-
 /// The verdict on one captured delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
@@ -160,10 +156,6 @@ pub fn describe_skew(skew: i64) -> String {
     } else {
         format!("signed {} s in the future", skew.unsigned_abs())
     }
-}
-
-pub fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
-    read_at_most(path, MAX_FILE.saturating_add(1))
 }
 
 /// Reads a captured delivery whose body may be at most `max_body` bytes: never more
