@@ -10,10 +10,18 @@
 //! 1 KiB and 64 KiB bodies. Prints each figure and the ratios (b)/(a), (c)/(a),
 //! (d)/(b).
 //!
-//!     cargo run --release --manifest-path benches/Cargo.toml --bin http_cost [-- SECONDS CONNECTIONS [ROUTE]]
+//! Besides requests per second, the servers' CPU time per request: the process's CPU
+//! time (`/proc/self/stat`) less the load generator's thread, over the measured
+//! interval. When the server's core is saturated the two say the same; when it is
+//! not (the load generator can be the bottleneck, notably with `--fresh`), only the
+//! CPU time is the cost of a delivery.
+//!
+//!     cargo run --release --manifest-path benches/Cargo.toml --bin http_cost [-- SECONDS CONNECTIONS [ROUTE]] [--fresh]
 //!
 //! With a ROUTE (`a` to `d`, or `xa`, `xb`, `xm` for actix-web), only that route at
-//! 1 KiB, for a profiler.
+//! 1 KiB, for a profiler. With `--fresh`, every request on a new connection
+//! (`Connection: close`), as a sender that does not keep connections alive makes
+//! them: the floor then includes accepting and closing a connection.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -159,10 +167,19 @@ fn body_of(size: usize) -> Vec<u8> {
     format!("{stem},\"pad\":\"{pad}\"}}").into_bytes()
 }
 
-/// The bytes of one request to `path`: Nexio's headers, or svix's for `svix`.
-fn request(path: &str, body: &[u8], svix: Option<&svix::webhooks::Webhook>) -> Vec<u8> {
+/// The bytes of one request to `path`: Nexio's headers, or svix's for `svix`; with
+/// `Connection: close` when every request has a connection of its own.
+fn request(
+    path: &str,
+    body: &[u8],
+    svix: Option<&svix::webhooks::Webhook>,
+    fresh: bool,
+) -> Vec<u8> {
     let mut head =
         format!("POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n");
+    if fresh {
+        head.push_str("Connection: close\r\n");
+    }
     match svix {
         Some(wh) => {
             let ts = unix_now();
@@ -190,19 +207,31 @@ fn request(path: &str, body: &[u8], svix: Option<&svix::webhooks::Webhook>) -> V
     req
 }
 
-/// One keep-alive connection in a closed loop until `stop`; counts 200s, and
-/// returns the first other status seen.
+/// One client in a closed loop until `stop`, on one keep-alive connection or (`fresh`)
+/// a new connection per request; counts 200s, and returns the first other status
+/// seen.
 async fn connection(
     addr: SocketAddr,
     req: Arc<Vec<u8>>,
     stop: Arc<AtomicBool>,
     done: Arc<AtomicU64>,
+    fresh: bool,
 ) -> Result<(), String> {
-    let mut s = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    s.set_nodelay(true).map_err(|e| e.to_string())?;
+    let connect = || async {
+        let s = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        s.set_nodelay(true).map_err(|e| e.to_string())?;
+        Ok::<_, String>(s)
+    };
+    let mut s = connect().await?;
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = vec![0u8; 16 * 1024];
+    let mut first = true;
     while !stop.load(Ordering::Relaxed) {
+        if fresh && !first {
+            s = connect().await?;
+            buf.clear();
+        }
+        first = false;
         s.write_all(&req).await.map_err(|e| e.to_string())?;
         // Read one whole response (head and Content-Length body).
         loop {
@@ -233,26 +262,62 @@ async fn connection(
     Ok(())
 }
 
-/// Requests per second on one route: `conns` connections, `secs` measured after a
-/// short warm-up.
+/// CPU time (user + system, in 1/100 s) from a `/proc/.../stat` file.
+fn cpu_ticks(path: &str) -> Option<u64> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    // After the command name in parentheses: state, then utime and stime at 11, 12.
+    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split(' ').collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// The servers' CPU time: the whole process's less this thread's (the load
+/// generator runs on the main thread).
+fn server_ticks() -> u64 {
+    let me = format!("/proc/self/task/{}/stat", std::process::id());
+    match (cpu_ticks("/proc/self/stat"), cpu_ticks(&me)) {
+        (Some(all), Some(mine)) => all.saturating_sub(mine),
+        _ => fail("cannot read CPU times from /proc"),
+    }
+}
+
+/// One route's figures.
+#[derive(Clone, Copy)]
+struct Figures {
+    /// Requests per second.
+    rps: f64,
+    /// The servers' CPU time per request, in microseconds.
+    cpu_us: f64,
+}
+
+/// Requests per second and CPU time per request on one route: `conns` clients,
+/// `secs` measured after a short warm-up. Runs on the main thread.
 fn measure(
     rt: &tokio::runtime::Runtime,
     addr: SocketAddr,
     req: Vec<u8>,
     conns: usize,
     secs: f64,
-) -> f64 {
+    fresh: bool,
+) -> Figures {
     rt.block_on(async move {
         let req = Arc::new(req);
         let stop = Arc::new(AtomicBool::new(false));
         let done = Arc::new(AtomicU64::new(0));
         let tasks: Vec<_> = (0..conns)
-            .map(|_| tokio::spawn(connection(addr, req.clone(), stop.clone(), done.clone())))
+            .map(|_| {
+                tokio::spawn(connection(
+                    addr,
+                    req.clone(),
+                    stop.clone(),
+                    done.clone(),
+                    fresh,
+                ))
+            })
             .collect();
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let (n0, t0) = (done.load(Ordering::Relaxed), Instant::now());
+        let (n0, t0, c0) = (done.load(Ordering::Relaxed), Instant::now(), server_ticks());
         tokio::time::sleep(Duration::from_secs_f64(secs)).await;
-        let (n1, t1) = (done.load(Ordering::Relaxed), Instant::now());
+        let (n1, t1, c1) = (done.load(Ordering::Relaxed), Instant::now(), server_ticks());
         stop.store(true, Ordering::Relaxed);
         for t in tasks {
             match t.await {
@@ -261,12 +326,17 @@ fn measure(
                 Err(e) => fail(&e.to_string()),
             }
         }
-        (n1 - n0) as f64 / (t1 - t0).as_secs_f64()
+        let requests = (n1 - n0).max(1) as f64;
+        Figures {
+            rps: (n1 - n0) as f64 / (t1 - t0).as_secs_f64(),
+            cpu_us: (c1 - c0) as f64 * 10_000.0 / requests,
+        }
     })
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
+    let fresh = std::env::args().any(|a| a == "--fresh");
+    let args: Vec<String> = std::env::args().filter(|a| a != "--fresh").collect();
     let secs: f64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(3.0);
     let conns: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(32);
     // One route only (`a`, `b`, `c`, `d`, or actix-web's `xa`, `xb`, `xm`) at 1 KiB,
@@ -282,9 +352,17 @@ fn main() {
             .enable_all()
             .build()
             .unwrap_or_else(|e| fail(&e.to_string()));
-        let req = request(&path, &body_of(1024), (only == "d").then_some(&*svix));
-        let r = measure(&rt, addr, req, conns, secs);
-        println!("{only} 1 KiB {r:.0} requests/s");
+        let req = request(
+            &path,
+            &body_of(1024),
+            (only == "d").then_some(&*svix),
+            fresh,
+        );
+        let f = measure(&rt, addr, req, conns, secs, fresh);
+        println!(
+            "{only} 1 KiB {:.0} requests/s {:.2} µs/request",
+            f.rps, f.cpu_us
+        );
         return;
     }
     let svix =
@@ -295,43 +373,60 @@ fn main() {
         .enable_all()
         .build()
         .unwrap_or_else(|e| fail(&e.to_string()));
-    println!("{conns} keep-alive connections, {secs} s per route, requests/s");
+    println!(
+        "{conns} clients, {}, {secs} s per route: requests/s and the servers' CPU µs per request",
+        if fresh {
+            "a new connection per request"
+        } else {
+            "keep-alive connections"
+        }
+    );
     for size in [1024, 64 * 1024] {
         let body = body_of(size);
         let label = format!("{} KiB", size / 1024);
-        let mut rps = std::collections::BTreeMap::new();
-        for route in ["a", "b", "c", "d"] {
+        let mut all = std::collections::BTreeMap::new();
+        let routes = [
+            ("a", "a", axum_addr),
+            ("b", "b", axum_addr),
+            ("c", "c", axum_addr),
+            ("d", "d", axum_addr),
+            ("xa", "a", actix_addr),
+            ("xb", "b", actix_addr),
+            ("xm", "m", actix_addr),
+        ];
+        for (name, path, addr) in routes {
             let req = request(
-                &format!("/{route}"),
+                &format!("/{path}"),
                 &body,
-                (route == "d").then_some(&*svix),
+                (name == "d").then_some(&*svix),
+                fresh,
             );
-            let r = measure(&rt, axum_addr, req, conns, secs);
-            println!("axum   {label:>6} ({route}) {r:>9.0}");
-            rps.insert(route, r);
+            let f = measure(&rt, addr, req, conns, secs, fresh);
+            let server = if name.starts_with('x') {
+                "actix"
+            } else {
+                "axum"
+            };
+            println!(
+                "{server:<6} {label:>6} ({path}) {:>9.0} requests/s {:>7.2} µs/request",
+                f.rps, f.cpu_us
+            );
+            all.insert(name, f);
         }
-        for route in ["a", "b", "m"] {
-            let req = request(&format!("/{route}"), &body, None);
-            let r = measure(&rt, actix_addr, req, conns, secs);
-            println!("actix  {label:>6} ({route}) {r:>9.0}");
-            rps.insert(
-                if route == "a" {
-                    "xa"
-                } else if route == "b" {
-                    "xb"
-                } else {
-                    "xm"
-                },
-                r,
+        let pairs = [
+            ("axum (b)/(a)", "b", "a"),
+            ("axum (c)/(a)", "c", "a"),
+            ("axum (d)/(b)", "d", "b"),
+            ("actix (b)/(a)", "xb", "xa"),
+            ("actix middleware/(a)", "xm", "xa"),
+        ];
+        for (what, x, y) in pairs {
+            // Throughput x/y, and cost y/x: both read "higher is closer to free".
+            println!(
+                "ratio {label:>6} {what:<21} requests/s {:.3}  CPU per request {:.3}",
+                all[x].rps / all[y].rps,
+                all[y].cpu_us / all[x].cpu_us
             );
         }
-        println!(
-            "ratios {label:>6}: axum (b)/(a) {:.3}  (c)/(a) {:.3}  (d)/(b) {:.3}   actix (b)/(a) {:.3}  middleware/(a) {:.3}",
-            rps["b"] / rps["a"],
-            rps["c"] / rps["a"],
-            rps["d"] / rps["b"],
-            rps["xb"] / rps["xa"],
-            rps["xm"] / rps["xa"],
-        );
     }
 }
