@@ -237,6 +237,7 @@ impl<'a> Verified<'a> {
     /// it into its own type, and a `run` that the typed model would refuse must not
     /// stop a delivery that handler can process. It costs a scan of the first few
     /// dozen bytes where Nexio puts these fields, not a parse.
+    #[cfg_attr(not(any(feature = "tower", feature = "actix-web")), allow(dead_code))]
     pub(crate) fn check_envelope(&self) -> Result<(), ParseError> {
         let usable = head::scan(self.body).is_some_and(|head| {
             let string =
