@@ -117,10 +117,10 @@ fn body_limit_is_the_receivers_and_configurable() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
-#[test]
-fn a_file_is_not_read_past_the_limit() {
-    // On stdin, a head announcing 10 GiB and then bytes without end: `verify` must
-    // stop after the limit and answer, not read (or buffer) the rest.
+/// Runs the tool with `args`, its stdin a delivery head announcing 10 GiB and then
+/// bytes without end, until it exits (at most 30 s). Returns its output and how many
+/// body bytes it took from stdin.
+fn with_endless_stdin(args: &[&str]) -> (Output, usize) {
     let d = signed(sample::RUN_COMPLETED);
     let mut head = Vec::new();
     head.extend_from_slice(b"POST /webhooks HTTP/1.1\r\nHost: localhost\r\n");
@@ -129,7 +129,7 @@ fn a_file_is_not_read_past_the_limit() {
     }
     head.extend_from_slice(b"Content-Length: 10737418240\r\n\r\n");
     let mut child = cmd()
-        .args(["verify", "--now", &(T + 2).to_string(), "-"])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -150,11 +150,17 @@ fn a_file_is_not_read_past_the_limit() {
     });
     let deadline = Instant::now() + Duration::from_secs(30);
     while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "verify kept reading stdin");
+        assert!(Instant::now() < deadline, "{args:?} kept reading stdin");
         std::thread::sleep(Duration::from_millis(20));
     }
     let out = child.wait_with_output().unwrap();
-    let sent = writer.join().unwrap();
+    (out, writer.join().unwrap())
+}
+
+#[test]
+fn a_file_is_not_read_past_the_limit() {
+    // `verify` must stop after the limit and answer, not read (or buffer) the rest.
+    let (out, sent) = with_endless_stdin(&["verify", "--now", &(T + 2).to_string(), "-"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(stdout(&out), "-: rejected payload_too_large\n");
     // The pipe holds at most a little more than the limit, plus the pipe's buffer.
@@ -298,39 +304,7 @@ fn replay_applies_the_same_body_limit() {
 
     // On stdin, a head announcing 10 GiB and bytes without end: refused after the
     // limit, without reading the rest.
-    let d = signed(sample::RUN_COMPLETED);
-    let mut head = Vec::new();
-    head.extend_from_slice(b"POST /webhooks HTTP/1.1\r\nHost: localhost\r\n");
-    for (name, value) in d.headers() {
-        head.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
-    }
-    head.extend_from_slice(b"Content-Length: 10737418240\r\n\r\n");
-    let mut child = cmd()
-        .args(["replay", "--url", url, "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || {
-        let chunk = vec![b'x'; 64 * 1024];
-        let mut sent = 0usize;
-        if stdin.write_all(&head).is_err() {
-            return sent;
-        }
-        while sent < 1 << 30 && stdin.write_all(&chunk).is_ok() {
-            sent += chunk.len();
-        }
-        sent
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "replay kept reading stdin");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
-    let sent = writer.join().unwrap();
+    let (out, sent) = with_endless_stdin(&["replay", "--url", url, "-"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("larger than"), "{}", stderr(&out));
     assert!(sent < 4 << 20, "{sent} bytes were taken from stdin");
