@@ -121,8 +121,15 @@ impl PreparedKey {
     /// - The body's whole blocks after it, straight from the caller's buffer.
     /// - Last block(s): the body's last 64 bytes copied to offset `r` (the tail's
     ///   length) of a zeroed 192-byte buffer puts the tail at the start of its second
-    ///   block, with zeros after it, where the padding is added. It is built before
-    ///   any hashing, so its stores have reached the cache when it is read.
+    ///   block, with zeros after it, where the padding is added.
+    ///
+    /// Both are built before any hashing, the first block first: the compression
+    /// function reads a block with 16-byte loads, and a load over bytes still waiting
+    /// in the store buffer from narrower or unaligned stores cannot be forwarded and
+    /// waits. Building the last blocks in between gives the first block's stores that
+    /// time (with the outer block built from the state words over its ready padding:
+    /// `sign` 1.19 → 1.16 × the compression floor at 256 B and 1.09 → 1.06 at 1 KiB,
+    /// AMD EPYC, best of 8 × 20 × 20,000).
     #[inline(always)]
     fn sign_fixed(&self, timestamp: &[u8], body: &[u8]) -> Option<[u8; DIGEST_LEN]> {
         let t_len = timestamp.len();
@@ -133,6 +140,14 @@ impl PreparedKey {
         let after_first = body.get(BLOCK.checked_sub(head_len)?..)?;
         let (blocks, tail) = after_first.as_chunks::<BLOCK>();
         let tail_len = tail.len();
+
+        let mut first = [0u8; 2 * BLOCK];
+        copy_timestamp(&mut first, timestamp)?;
+        *first.get_mut(t_len)? = b'.';
+        first
+            .get_mut(head_len..head_len.wrapping_add(BLOCK))?
+            .copy_from_slice(head);
+        let first_block = first.first_chunk::<BLOCK>()?;
 
         let mut last = [0u8; 3 * BLOCK];
         last.get_mut(tail_len..tail_len.wrapping_add(BLOCK))?
@@ -148,25 +163,13 @@ impl PreparedKey {
             .first_chunk_mut::<8>()? = message_len(timestamp, body).wrapping_mul(8).to_be_bytes();
         let last_blocks = last.get(BLOCK..length_at)?.as_chunks::<BLOCK>().0;
 
-        let mut first = [0u8; 2 * BLOCK];
-        copy_timestamp(&mut first, timestamp)?;
-        *first.get_mut(t_len)? = b'.';
-        first
-            .get_mut(head_len..head_len.wrapping_add(BLOCK))?
-            .copy_from_slice(head);
-        let first_block = first.first_chunk::<BLOCK>()?;
-
         let mut state = self.inner;
         compress256(&mut state, core::slice::from_ref(first_block));
         if !blocks.is_empty() {
             compress256(&mut state, blocks);
         }
         compress256(&mut state, last_blocks);
-        let mut inner = [0u8; DIGEST_LEN];
-        for (chunk, word) in inner.as_chunks_mut::<4>().0.iter_mut().zip(state) {
-            *chunk = word.to_be_bytes();
-        }
-        Some(self.finish_outer(&inner))
+        Some(self.finish_outer_words(&state))
     }
 
     /// [`PreparedKey::sign`] for any `t` and body: the first block assembled, the
@@ -222,6 +225,25 @@ impl PreparedKey {
         self.finish_outer(&inner)
     }
 
+    /// [`PreparedKey::finish_outer`] from the inner hash's chaining value, written
+    /// straight into a block whose padding is already in place: no digest copied
+    /// between two buffers, and no narrow store of the padding under the wide loads
+    /// that read the block (each would wait for the store to reach the cache).
+    #[inline(always)]
+    fn finish_outer_words(&self, inner: &[u32; 8]) -> [u8; DIGEST_LEN] {
+        let mut block = OUTER_PADDING;
+        for (chunk, word) in block.as_chunks_mut::<4>().0.iter_mut().zip(inner) {
+            *chunk = word.to_be_bytes();
+        }
+        let mut state = self.outer;
+        compress256(&mut state, core::slice::from_ref(&block));
+        let mut out = [0u8; DIGEST_LEN];
+        for (chunk, word) in out.as_chunks_mut::<4>().0.iter_mut().zip(state) {
+            *chunk = word.to_be_bytes();
+        }
+        out
+    }
+
     /// The outer hash: `key ⊕ opad` (already absorbed), then the inner digest.
     #[inline(always)]
     fn finish_outer(&self, inner: &[u8; DIGEST_LEN]) -> [u8; DIGEST_LEN] {
@@ -236,6 +258,24 @@ impl PreparedKey {
         )
     }
 }
+
+/// The outer hash's only block after the key's: 32 bytes for the inner digest, then
+/// `0x80`, zeros and the message length in bits (the key block and the digest, 96
+/// bytes).
+// Evaluated at compile time: an index out of range or an overflow would be a build
+// error, never a panic.
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
+const OUTER_PADDING: [u8; BLOCK] = {
+    let mut block = [0u8; BLOCK];
+    block[DIGEST_LEN] = 0x80;
+    let bits = ((BLOCK + DIGEST_LEN) as u64 * 8).to_be_bytes();
+    let mut i = 0;
+    while i < 8 {
+        block[BLOCK - 8 + i] = bits[i];
+        i += 1;
+    }
+    block
+};
 
 /// Copies a timestamp of 1 to 19 digits to the start of `dst` (at least 19 bytes)
 /// with a copy of fixed size per length, so no call to `memcpy`; `None` for any other
@@ -371,6 +411,37 @@ pub(crate) fn matches_any(expected: &[u8; DIGEST_LEN], candidates: &[[u8; DIGEST
     bool::from(found)
 }
 
+/// Whether `hex` (a `v1` value's 64 characters) is `mac` in hex, either case, in
+/// time independent of both: the MAC is encoded in lowercase and compared character by
+/// character, a letter of the encoding also accepting its uppercase form. A digit
+/// must match exactly, so a character that is not a hex digit never matches.
+///
+/// The usual delivery's comparison: encoding 32 bytes costs less than decoding 64
+/// characters (each decoded digit needs its validity checked as well), and no
+/// decoded copy of the presented value is made.
+#[inline]
+pub(crate) fn hex_matches(mac: &[u8; DIGEST_LEN], hex: &[u8; 2 * DIGEST_LEN]) -> Choice {
+    let mut expected = [0u8; 2 * DIGEST_LEN];
+    for (pair, &byte) in expected.as_chunks_mut::<2>().0.iter_mut().zip(mac) {
+        *pair = [hex_digit(byte >> 4), hex_digit(byte & 0x0f)];
+    }
+    let mut diff = 0u8;
+    for (&want, &got) in expected.iter().zip(hex) {
+        // Lowercase letters (0x61..=0x66) have bit 0x40 set and digits (0x30..=0x39)
+        // do not: 0x20 for a letter, which folds an uppercase letter to lowercase.
+        let fold = (want & 0x40) >> 1;
+        diff |= (got | fold) ^ want;
+    }
+    diff.ct_eq(&0)
+}
+
+/// The lowercase hex digit for `n` (below 16), without a branch: `'0' + n`, and 39
+/// more (`'a' - '0' - 10`) above 9.
+#[inline(always)]
+fn hex_digit(n: u8) -> u8 {
+    b'0'.wrapping_add(n).wrapping_add(below(9, n) & 39)
+}
+
 /// Decodes 64 hex digits (either case) into 32 bytes, or `None`.
 ///
 /// Branch-free per digit: the digest arrives from the network, so its timing is not
@@ -454,6 +525,48 @@ mod tests {
     fn hex_decoder_both_cases() {
         assert_eq!(decode_hex_32(&[b'a'; 64]), Some([0xaa; 32]));
         assert_eq!(decode_hex_32(&[b'F'; 64]), Some([0xff; 32]));
+    }
+
+    #[test]
+    fn hex_comparison_agrees_with_decoding_on_every_character() {
+        // Every byte value at a digit position and at a letter position of the
+        // encoding, in each of several MACs: a match exactly when the character
+        // decodes to the same nibble.
+        for mac in [
+            [0u8; 32],
+            [0xff; 32],
+            [0x5a; 32],
+            core::array::from_fn(|i| i as u8 * 8),
+        ] {
+            let lower = hex::encode(mac);
+            assert!(bool::from(hex_matches(
+                &mac,
+                lower.as_bytes().try_into().unwrap()
+            )));
+            let upper = lower.to_uppercase();
+            assert!(bool::from(hex_matches(
+                &mac,
+                upper.as_bytes().try_into().unwrap()
+            )));
+            for at in [0, 1, 17, 62, 63] {
+                for c in 0..=255u8 {
+                    let mut presented: [u8; 64] = lower.as_bytes().try_into().unwrap();
+                    presented[at] = c;
+                    let want = decode_hex_32(&presented) == Some(mac);
+                    assert_eq!(
+                        bool::from(hex_matches(&mac, &presented)),
+                        want,
+                        "mac {mac:02x?} at {at} byte {c:#04x}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hex_digits() {
+        let all: Vec<u8> = (0..16).map(hex_digit).collect();
+        assert_eq!(all, b"0123456789abcdef");
     }
 
     #[test]
